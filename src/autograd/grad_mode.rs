@@ -1,0 +1,79 @@
+//! Grad mode: whether ops record themselves on the tape. Thread-local, like PyTorch's.
+
+use std::cell::Cell;
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether ops on this thread record a graph. PyTorch: `torch.is_grad_enabled()`.
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(Cell::get)
+}
+
+/// An RAII guard that restores the previous grad mode when dropped.
+///
+/// Returned by [`no_grad`] and [`set_grad_enabled`].
+#[must_use = "grad mode is restored as soon as the guard is dropped; bind it with `let _guard = ...`"]
+#[derive(Debug)]
+pub struct NoGradGuard {
+    previous: bool,
+}
+
+impl Drop for NoGradGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.previous));
+    }
+}
+
+/// Turns gradient recording off on this thread until the guard is dropped.
+/// PyTorch: `with torch.no_grad():`.
+///
+/// ```
+/// use tapegrad::Tensor;
+/// let w = Tensor::ones(&[2]).requires_grad_(true);
+/// {
+///     let _guard = tapegrad::no_grad();
+///     let y = &w * 2.0;
+///     assert!(!y.requires_grad());
+/// }
+/// assert!((&w * 2.0).requires_grad());
+/// ```
+pub fn no_grad() -> NoGradGuard {
+    set_grad_enabled(false)
+}
+
+/// Sets grad mode on this thread until the guard is dropped.
+/// PyTorch: `torch.set_grad_enabled(mode)` used as a context manager.
+pub fn set_grad_enabled(enabled: bool) -> NoGradGuard {
+    let previous = GRAD_ENABLED.with(|g| g.replace(enabled));
+    NoGradGuard { previous }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards_nest_and_restore() {
+        assert!(is_grad_enabled());
+        {
+            let _a = no_grad();
+            assert!(!is_grad_enabled());
+            {
+                let _b = set_grad_enabled(true);
+                assert!(is_grad_enabled());
+            }
+            assert!(!is_grad_enabled());
+        }
+        assert!(is_grad_enabled());
+    }
+
+    #[test]
+    fn grad_mode_is_per_thread() {
+        let _guard = no_grad();
+        let other = std::thread::spawn(is_grad_enabled).join().unwrap();
+        assert!(other, "a new thread starts with grad mode on");
+        assert!(!is_grad_enabled());
+    }
+}

@@ -1,0 +1,119 @@
+//! Numerical gradient checking by central differences. PyTorch: `torch.autograd.gradcheck`.
+
+use std::fmt;
+
+use crate::random::Generator;
+use crate::tensor::Tensor;
+
+/// Step and tolerances of [`gradcheck_with`].
+///
+/// The defaults suit `f32`: a central difference with step `eps = 1e-3` has a rounding
+/// error around `|f|·6·10⁻⁸ / eps ≈ 6·10⁻⁵·|f|`, well inside `atol + rtol·|numeric|`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GradcheckOptions {
+    /// The perturbation added to and subtracted from each element.
+    pub eps: f32,
+    /// Absolute tolerance.
+    pub atol: f32,
+    /// Relative tolerance, times the numerical derivative's magnitude.
+    pub rtol: f32,
+}
+
+impl Default for GradcheckOptions {
+    fn default() -> Self {
+        GradcheckOptions { eps: 1e-3, atol: 1e-3, rtol: 1e-2 }
+    }
+}
+
+/// Where the analytical and numerical gradients disagreed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradcheckError {
+    /// Which input (position in the `inputs` slice).
+    pub input: usize,
+    /// Which element of it (row-major index).
+    pub index: usize,
+    /// The gradient computed by `backward()`.
+    pub analytical: f64,
+    /// The central-difference estimate.
+    pub numerical: f64,
+}
+
+impl fmt::Display for GradcheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Jacobian mismatch for input {} at element {}: analytical {} vs numerical {}",
+            self.input, self.index, self.analytical, self.numerical
+        )
+    }
+}
+
+impl std::error::Error for GradcheckError {}
+
+/// Checks the gradients that `backward()` computes for `f` against central differences,
+/// with the default [`GradcheckOptions`]. Only inputs with `requires_grad` are checked.
+///
+/// A non-scalar output is reduced to `Σ out ⊙ v` with fixed pseudo-random weights `v`, so
+/// every output element takes part. The inputs and their `.grad()` are left untouched.
+///
+/// ```
+/// use tapegrad::{Tensor, autograd::gradcheck};
+/// let x = Tensor::randn(&[3, 2]).requires_grad_(true);
+/// gradcheck(|t| t[0].tanh() * &t[0], &[x]).unwrap();
+/// ```
+///
+/// # Errors
+/// The first element whose gradients disagree.
+pub fn gradcheck(f: impl Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) -> Result<(), GradcheckError> {
+    gradcheck_with(f, inputs, GradcheckOptions::default())
+}
+
+/// [`gradcheck`] with explicit step and tolerances.
+///
+/// # Errors
+/// The first element whose gradients disagree.
+pub fn gradcheck_with(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    options: GradcheckOptions,
+) -> Result<(), GradcheckError> {
+    // Fresh leaves, so the caller's tensors and gradients stay as they were.
+    let leaves: Vec<Tensor> = inputs.iter().map(|t| t.detach().requires_grad_(t.requires_grad())).collect();
+    let output = f(&leaves);
+    let mut generator = Generator::from_seed(0x6AAD);
+    let weights: Vec<f32> = (0..output.numel()).map(|_| 2.0 * generator.uniform() - 1.0).collect();
+    let weights_tensor = Tensor::from_vec(weights.clone(), output.shape()).expect("shape of the output");
+    if output.requires_grad() {
+        output.backward_with(&weights_tensor);
+    }
+
+    // Σ f(x) ⊙ v in f64, with no graph recorded.
+    let objective = |args: &[Tensor]| -> f64 {
+        let _guard = super::no_grad();
+        let out = f(args).to_vec();
+        out.iter().zip(&weights).map(|(&o, &w)| o as f64 * w as f64).sum()
+    };
+
+    for (input_index, leaf) in leaves.iter().enumerate() {
+        if !leaf.requires_grad() {
+            continue;
+        }
+        let analytical = leaf.grad().map(|g| g.to_vec()).unwrap_or_else(|| vec![0.0; leaf.numel()]);
+        let values = leaf.to_vec();
+        for index in 0..values.len() {
+            let shifted = |delta: f32| {
+                let mut v = values.clone();
+                v[index] += delta;
+                let mut args = leaves.clone();
+                args[input_index] = Tensor::from_vec(v, leaf.shape()).expect("same shape");
+                objective(&args)
+            };
+            let numerical = (shifted(options.eps) - shifted(-options.eps)) / (2.0 * options.eps as f64);
+            let analytic = analytical[index] as f64;
+            if (analytic - numerical).abs() > options.atol as f64 + options.rtol as f64 * numerical.abs() {
+                return Err(GradcheckError { input: input_index, index, analytical: analytic, numerical });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! The crate's error type, for everything whose input comes from outside the program.
+//!
+//! Misuse of tensor ops (incompatible shapes, bad dims) panics, as ndarray and PyTorch's
+//! eager mode do; see the `# Panics` sections. Building from a configuration, parsing and
+//! files return `Result<_, Error>` instead, so nothing read from a file can crash a program.
+
+use std::fmt;
+
+/// The error returned by fallible tapegrad APIs.
+///
+/// The message says what was wrong and what was expected; where PyTorch raises for the same
+/// input, the text is PyTorch's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The data given does not fit the shape asked for (`Tensor::from_vec` with the wrong length).
+    Shape(String),
+    /// An argument or configuration PyTorch would reject with a `ValueError`.
+    Value(String),
+    /// A configuration PyTorch would reject with a `RuntimeError`.
+    Runtime(String),
+    /// A feature PyTorch itself does not implement (`NotImplementedError`).
+    NotImplemented(String),
+    /// A file or byte stream that could not be read or parsed.
+    Io(String),
+}
+
+impl Error {
+    /// The message without the kind, exactly as PyTorch would print `str(exception)`.
+    pub fn message(&self) -> &str {
+        match self {
+            Error::Shape(m)
+            | Error::Value(m)
+            | Error::Runtime(m)
+            | Error::NotImplemented(m)
+            | Error::Io(m) => m,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Error::Shape(_) => "shape error",
+            Error::Value(_) => "value error",
+            Error::Runtime(_) => "runtime error",
+            Error::NotImplemented(_) => "not implemented",
+            Error::Io(_) => "i/o error",
+        };
+        write!(f, "{kind}: {}", self.message())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e.to_string())
+    }
+}
+
+/// `Result<T, tapegrad::Error>`.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,37 @@
+//! # tapegrad
+//!
+//! A small deep-learning framework whose API mirrors PyTorch's: an `f32` [`Tensor`] with a
+//! tape-based reverse-mode autograd engine, and the ops to build and train networks with.
+//! It is meant to be read: every op keeps its forward and backward side by side, and says
+//! which PyTorch function it mirrors.
+//!
+//! ```
+//! use tapegrad::Tensor;
+//!
+//! // PyTorch: x = torch.tensor([1., 2., 3.], requires_grad=True)
+//! let x = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap().requires_grad_(true);
+//! // y = (x ** 2).sum(); y.backward()
+//! let y = x.pow(2.0).sum();
+//! y.backward();
+//! assert_eq!(x.grad().unwrap().to_vec(), vec![2.0, 4.0, 6.0]);
+//! ```
+//!
+//! Modules:
+//! * [`tensor`]: the [`Tensor`] handle (constructors, queries, gradient access);
+//! * [`autograd`]: the engine (the tape, [`no_grad`], [`autograd::gradcheck`]);
+//! * [`ops`]: the differentiable ops, one file per family;
+//! * [`nn`]: neural-network pieces ([`nn::functional`] for the `F.*` spellings);
+//! * [`random`]: the global generator behind [`manual_seed`].
+
+pub mod autograd;
+pub mod error;
+pub mod nn;
+pub mod ops;
+pub mod random;
+pub mod tensor;
+
+pub use autograd::{is_grad_enabled, no_grad, set_grad_enabled};
+pub use error::{Error, Result};
+pub use ops::Dims;
+pub use random::manual_seed;
+pub use tensor::{SharedArray, Tensor};

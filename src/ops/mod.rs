@@ -1,0 +1,85 @@
+//! The differentiable ops, one file per family. Each file holds the `Tensor` methods, the
+//! forward computation, the `XxxBackward` struct with its derivative, and unit tests, side
+//! by side.
+
+pub mod activation;
+pub mod arith;
+pub mod broadcast;
+pub mod gemm;
+pub mod join;
+pub mod matmul;
+pub mod minmax;
+pub mod operators;
+pub mod reduce;
+pub mod shape;
+pub mod softmax;
+pub mod unary;
+
+/// Turns a possibly negative `dim` into an index in `0..ndim`, PyTorch-style.
+///
+/// # Panics
+/// With PyTorch's message when `dim` is outside `[-ndim, ndim - 1]`; a 0-d tensor accepts
+/// `0` and `-1`, as PyTorch does.
+#[track_caller]
+pub(crate) fn normalize_dim(op: &str, dim: isize, ndim: usize) -> usize {
+    let wrap = ndim.max(1) as isize;
+    let d = if dim < 0 { dim + wrap } else { dim };
+    assert!(
+        (0..wrap).contains(&d),
+        "{op}: Dimension out of range (expected to be in range of [{}, {}], but got {dim})",
+        -wrap,
+        wrap - 1
+    );
+    d as usize
+}
+
+/// A list of dimensions for a reduction: one `dim` or several, as PyTorch's
+/// `dim: int | tuple[int]`. Built from an integer, an array, a slice or a `Vec`.
+///
+/// ```
+/// use tapegrad::Tensor;
+/// let x = Tensor::ones(&[2, 3, 4]);
+/// assert_eq!(x.sum_dim(1, false).shape(), &[2, 4]);
+/// assert_eq!(x.sum_dim([0, 2], true).shape(), &[1, 3, 1]);
+/// assert_eq!(x.sum_dim(-1, false).shape(), &[2, 3]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dims(pub Vec<isize>);
+
+impl Dims {
+    /// The dims normalised to `0..ndim`, sorted, with duplicates rejected.
+    ///
+    /// # Panics
+    /// On an out-of-range or repeated dim (PyTorch: "dim 1 appears multiple times in the
+    /// list of dims").
+    #[track_caller]
+    pub(crate) fn resolve(&self, op: &str, ndim: usize) -> Vec<usize> {
+        let mut dims: Vec<usize> = self.0.iter().map(|&d| normalize_dim(op, d, ndim)).collect();
+        dims.sort_unstable();
+        for pair in dims.windows(2) {
+            assert!(pair[0] != pair[1], "{op}: dim {} appears multiple times in the list of dims", pair[0]);
+        }
+        // On a 0-d tensor, dim 0/-1 names the tensor itself: nothing to reduce.
+        dims.retain(|&d| d < ndim);
+        dims
+    }
+}
+
+macro_rules! dims_from_int {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Dims {
+            fn from(d: $t) -> Dims { Dims(vec![d as isize]) }
+        }
+        impl<const N: usize> From<[$t; N]> for Dims {
+            fn from(d: [$t; N]) -> Dims { Dims(d.iter().map(|&x| x as isize).collect()) }
+        }
+        impl From<&[$t]> for Dims {
+            fn from(d: &[$t]) -> Dims { Dims(d.iter().map(|&x| x as isize).collect()) }
+        }
+        impl From<Vec<$t>> for Dims {
+            fn from(d: Vec<$t>) -> Dims { Dims(d.into_iter().map(|x| x as isize).collect()) }
+        }
+    )*};
+}
+// Conversions only: several integer types so that literals (`1`, `[0, 2]`) infer.
+dims_from_int!(i32, i64, isize, usize);
