@@ -28,11 +28,7 @@ impl Error {
     /// The message without the kind, exactly as PyTorch would print `str(exception)`.
     pub fn message(&self) -> &str {
         match self {
-            Error::Shape(m)
-            | Error::Value(m)
-            | Error::Runtime(m)
-            | Error::NotImplemented(m)
-            | Error::Io(m) => m,
+            Error::Shape(m) | Error::Value(m) | Error::Runtime(m) | Error::NotImplemented(m) | Error::Io(m) => m,
         }
     }
 }

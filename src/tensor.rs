@@ -65,11 +65,7 @@ impl Tensor {
     }
 
     fn new(data: SharedArray, meta: AutogradMeta) -> Tensor {
-        Tensor(Arc::new(TensorImpl {
-            shape: data.shape().to_vec(),
-            data: RwLock::new(data),
-            meta: Arc::new(meta),
-        }))
+        Tensor(Arc::new(TensorImpl { shape: data.shape().to_vec(), data: RwLock::new(data), meta: Arc::new(meta) }))
     }
 
     /// A tensor of the given shape from row-major (C order) `data`.
@@ -165,7 +161,9 @@ impl Tensor {
 
     /// The `n × n` identity matrix. PyTorch: `torch.eye(n)`.
     pub fn eye(n: usize) -> Tensor {
-        Tensor::from_shared(ArrayD::from_shape_fn(IxDyn(&[n, n]), |i| if i[0] == i[1] { 1.0 } else { 0.0 }).into_shared())
+        Tensor::from_shared(
+            ArrayD::from_shape_fn(IxDyn(&[n, n]), |i| if i[0] == i[1] { 1.0 } else { 0.0 }).into_shared(),
+        )
     }
 
     /// Uniform samples from `[0, 1)`, drawn from the global generator

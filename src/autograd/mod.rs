@@ -3,7 +3,7 @@
 //! PyTorch's model, made small enough to read in one sitting:
 //!
 //! * Every op that sees an input requiring a gradient (while grad mode is on) records a
-//!   [`Node`]: the op's [`Backward`] (the saved tensors and the derivative), one edge per
+//!   node: the op's [`Backward`] (the saved tensors and the derivative), one edge per
 //!   input, and a sequence number from one global counter (PyTorch's `sequence_nr`).
 //! * [`Tensor::backward`](crate::Tensor::backward) collects the nodes reachable from the
 //!   root and replays them in decreasing sequence order: the tape, played backwards. The

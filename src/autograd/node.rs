@@ -118,18 +118,9 @@ pub fn record(output: impl Into<SharedArray>, inputs: &[&Tensor], op: impl Backw
     }
     let edges = inputs
         .iter()
-        .map(|t| {
-            t.requires_grad().then(|| Edge {
-                meta: t.meta().clone(),
-                shape: t.shape().to_vec(),
-            })
-        })
+        .map(|t| t.requires_grad().then(|| Edge { meta: t.meta().clone(), shape: t.shape().to_vec() }))
         .collect();
-    let node = Node {
-        sequence_nr: NEXT_SEQUENCE_NR.fetch_add(1, Ordering::Relaxed),
-        op: Box::new(op),
-        inputs: edges,
-    };
+    let node = Node { sequence_nr: NEXT_SEQUENCE_NR.fetch_add(1, Ordering::Relaxed), op: Box::new(op), inputs: edges };
     Tensor::from_node(output, Arc::new(node))
 }
 

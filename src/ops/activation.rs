@@ -36,7 +36,8 @@ impl Tensor {
     /// `max(x, 0)`. PyTorch: `torch.relu` / `F.relu`. The gradient is 1 where the output is
     /// positive and 0 elsewhere (0 at x = 0, as in PyTorch).
     pub fn relu(&self) -> Tensor {
-        let out = map(&self.data(), |v| if v > 0.0 { v } else if v.is_nan() { v } else { 0.0 });
+        // NaN is kept, as in PyTorch.
+        let out = map(&self.data(), |v| if v > 0.0 || v.is_nan() { v } else { 0.0 });
         record(out.clone(), &[self], ReluBackward { result: out })
     }
 
@@ -216,7 +217,9 @@ mod tests {
     fn erfc_matches_known_values() {
         // erfc(0) = 1, erfc(1) = 0.157299207050285, erfc(-1) = 1.842700792949715,
         // erfc(3) = 2.20904969985854e-5 (Abramowitz & Stegun table 7.1).
-        for (x, expected) in [(0.0, 1.0), (1.0, 0.157_299_207_050_285), (-1.0, 1.842_700_792_949_715), (3.0, 2.209_049_699_858_54e-5)] {
+        for (x, expected) in
+            [(0.0, 1.0), (1.0, 0.157_299_207_050_285), (-1.0, 1.842_700_792_949_715), (3.0, 2.209_049_699_858_54e-5)]
+        {
             let got = erfc(x);
             assert!(((got - expected) / expected).abs() < 2e-7, "erfc({x}) = {got}, expected {expected}");
         }

@@ -105,7 +105,7 @@ impl Tensor {
     #[track_caller]
     pub fn maximum(&self, other: &Tensor) -> Tensor {
         let (a, b) = (self.data(), other.data());
-        let out = broadcast_zip("maximum", &a, &b, |x, y| if x.is_nan() || x > y { x } else if y.is_nan() { y } else { y });
+        let out = broadcast_zip("maximum", &a, &b, |x, y| if x.is_nan() || x > y { x } else { y });
         record(out, &[self, other], MaxMinBackward { input: a, other: b, name: "MaximumBackward0", sign: 1.0 })
     }
 
@@ -196,7 +196,12 @@ impl Backward for PowTensorBackward {
     }
     fn backward(&self, grad: &SharedArray, needs: &[bool]) -> Vec<Option<SharedArray>> {
         let grad_input = needs[0].then(|| {
-            broadcast_zip3(grad, &self.input, &self.exponent, |g, a, b| if b == 0.0 { 0.0 } else { g * b * a.powf(b - 1.0) })
+            broadcast_zip3(
+                grad,
+                &self.input,
+                &self.exponent,
+                |g, a, b| if b == 0.0 { 0.0 } else { g * b * a.powf(b - 1.0) },
+            )
         });
         let grad_exponent = needs[1].then(|| {
             let g_times_result = broadcast_zip("pow", grad, &self.result, |g, r| g * r);

@@ -72,7 +72,9 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "add: The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1")]
+    #[should_panic(
+        expected = "add: The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1"
+    )]
     fn incompatible_shapes_panic_with_both_sizes() {
         broadcast_shapes("add", &[2, 3], &[4]);
     }

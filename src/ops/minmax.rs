@@ -150,11 +150,8 @@ impl Tensor {
         let best = x.map_axis(Axis(axis), |lane| extreme_of(lane.iter(), sign));
         let values = best.mapv(|(_, v)| v);
         let indices = best.mapv(|(i, _)| i as i64);
-        let (values, indices) = if keepdim {
-            (values.insert_axis(Axis(axis)), indices.insert_axis(Axis(axis)))
-        } else {
-            (values, indices)
-        };
+        let (values, indices) =
+            if keepdim { (values.insert_axis(Axis(axis)), indices.insert_axis(Axis(axis))) } else { (values, indices) };
         let backward = IndexedExtremeBackward {
             input_shape: x.shape().to_vec(),
             axis,

@@ -35,7 +35,16 @@ impl Tensor {
     pub fn sum(&self) -> Tensor {
         let x = self.data();
         let out = ndarray::arr0(x.sum()).into_dyn();
-        record(out.into_shared(), &[self], SumBackward { input_shape: self.shape().to_vec(), dims: (0..self.dim()).collect(), scale: 1.0, name: "SumBackward0" })
+        record(
+            out.into_shared(),
+            &[self],
+            SumBackward {
+                input_shape: self.shape().to_vec(),
+                dims: (0..self.dim()).collect(),
+                scale: 1.0,
+                name: "SumBackward0",
+            },
+        )
     }
 
     /// The sum over `dim` (one dim or several), keeping them as size 1 if `keepdim`.
@@ -56,7 +65,16 @@ impl Tensor {
         let x = self.data();
         let scale = 1.0 / self.numel() as f32;
         let out = ndarray::arr0(x.sum() * scale).into_dyn();
-        record(out.into_shared(), &[self], SumBackward { input_shape: self.shape().to_vec(), dims: (0..self.dim()).collect(), scale, name: "MeanBackward0" })
+        record(
+            out.into_shared(),
+            &[self],
+            SumBackward {
+                input_shape: self.shape().to_vec(),
+                dims: (0..self.dim()).collect(),
+                scale,
+                name: "MeanBackward0",
+            },
+        )
     }
 
     /// The mean over `dim` (one dim or several). PyTorch: `torch.mean(input, dim,

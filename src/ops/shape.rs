@@ -36,15 +36,12 @@ fn infer_shape(op: &str, shape: &[isize], numel: usize) -> Vec<usize> {
     let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(&i) = inferred.first() {
         assert!(
-            known != 0 && numel % known == 0,
+            known != 0 && numel.is_multiple_of(known),
             "{op}: shape '{shape:?}' is invalid for input of size {numel}"
         );
         out[i] = numel / known;
     }
-    assert!(
-        checked_numel(&out).ok() == Some(numel),
-        "{op}: shape '{shape:?}' is invalid for input of size {numel}"
-    );
+    assert!(checked_numel(&out).ok() == Some(numel), "{op}: shape '{shape:?}' is invalid for input of size {numel}");
     out
 }
 
@@ -91,7 +88,8 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn flatten(&self, start_dim: isize, end_dim: isize) -> Tensor {
-        let (start, end) = (normalize_dim("flatten", start_dim, self.dim()), normalize_dim("flatten", end_dim, self.dim()));
+        let (start, end) =
+            (normalize_dim("flatten", start_dim, self.dim()), normalize_dim("flatten", end_dim, self.dim()));
         assert!(start <= end, "flatten: flatten() has invalid args: start_dim cannot come after end_dim");
         if self.dim() == 0 {
             return self.reshape_to(&[1], "ViewBackward0");

@@ -232,7 +232,8 @@ mod tests {
         let t = Tensor::arange(1000.0, 3000.0, 1.0);
         assert_eq!(t.to_string(), "tensor([1000., 1001., 1002.,  ..., 2997., 2998., 2999.])");
         let t = Tensor::arange(0.0, 2000.0, 1.0);
-        let expected = "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])";
+        let expected =
+            "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])";
         assert_eq!(t.to_string(), expected);
     }
 }
