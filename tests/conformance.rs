@@ -37,6 +37,31 @@ fn functional() {
 }
 
 #[test]
+fn conv1d() {
+    assert_family("conv1d", &[]);
+}
+
+#[test]
+fn conv2d() {
+    assert_family("conv2d", &[]);
+}
+
+#[test]
+fn conv3d() {
+    assert_family("conv3d", &[]);
+}
+
+#[test]
+fn pad() {
+    assert_family("pad", &[]);
+}
+
+#[test]
+fn conv2d_errors() {
+    assert_family("conv2d_errors", &[]);
+}
+
+#[test]
 fn every_file_parses_and_no_case_fails() {
     for entry in std::fs::read_dir(data_dir()).unwrap() {
         let path = entry.unwrap().path();

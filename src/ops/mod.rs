@@ -5,11 +5,13 @@
 pub mod activation;
 pub mod arith;
 pub mod broadcast;
+pub mod conv;
 pub mod gemm;
 pub mod join;
 pub mod matmul;
 pub mod minmax;
 pub mod operators;
+pub mod pad;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;

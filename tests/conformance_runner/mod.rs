@@ -9,6 +9,7 @@
 
 #![allow(dead_code)] // each consumer (test, example) uses a different part
 
+mod conv;
 mod functional;
 
 use std::collections::BTreeMap;
@@ -46,6 +47,8 @@ pub struct Case {
     pub outputs: BTreeMap<String, Value>,
     #[serde(default)]
     pub grads: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub expect_error: Option<Value>,
 }
 
 impl Case {
@@ -140,6 +143,11 @@ fn run_case(family: &str, case: &Case, tolerance: &BTreeMap<String, Tolerance>) 
     let tol = |kind: &str| tolerance.get(kind).copied().unwrap_or(Tolerance { rtol: 1e-4, atol: 1e-5 });
     match family {
         "functional" => functional::run(case, tol("forward"), tol("grad")),
+        "conv1d" => conv::run_module::<1>(case, tol("forward"), tol("grad")),
+        "conv2d" => conv::run_module::<2>(case, tol("forward"), tol("grad")),
+        "conv3d" => conv::run_module::<3>(case, tol("forward"), tol("grad")),
+        "pad" => conv::run_pad(case, tol("forward"), tol("grad")),
+        "conv2d_errors" => conv::run_error(case),
         _ => Outcome::Unsupported,
     }
 }

@@ -1,0 +1,195 @@
+//! `F.conv1d`, `F.conv2d`, `F.conv3d`: PyTorch's argument checks, in PyTorch's order and
+//! with PyTorch's messages, in front of the im2col + GEMM op of [`crate::ops::conv`].
+
+use crate::nn::args::{IntOrTuple, Padding, PaddingArg};
+use crate::ops::conv::{ConvGeometry, conv_nd};
+use crate::tensor::Tensor;
+
+/// The shared body of `F.conv1d/2d/3d`: `spatial` is 1, 2 or 3.
+///
+/// # Panics
+/// Whenever PyTorch raises, with its message prefixed by the function's name.
+#[track_caller]
+#[allow(clippy::too_many_arguments)] // PyTorch's argument list, plus the dimensionality
+pub(crate) fn conv_functional(
+    spatial: usize,
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: IntOrTuple,
+    padding: PaddingArg,
+    dilation: IntOrTuple,
+    groups: i64,
+) -> Tensor {
+    let name = format!("conv{spatial}d");
+    let fail = |msg: String| -> ! { panic!("{name}: {msg}") };
+
+    // batchify: (C, *spatial) becomes (1, C, *spatial) and the result loses the 1 again.
+    let (unbatched, batched_dims) = (spatial + 1, spatial + 2);
+    if input.dim() != unbatched && input.dim() != batched_dims {
+        fail(format!(
+            "Expected {unbatched}D (unbatched) or {batched_dims}D (batched) input to {name}, but got input of size: {:?}",
+            input.shape()
+        ));
+    }
+    let is_batched = input.dim() == batched_dims;
+    let x = if is_batched { input.clone() } else { input.unsqueeze(0) };
+
+    let pads = match padding.for_functional().unwrap_or_else(|m| fail(m)) {
+        Padding::Explicit(p) => Pads::Symmetric(IntOrTuple(p)),
+        Padding::Valid => Pads::Symmetric(IntOrTuple(vec![0])),
+        Padding::Same => Pads::Pairs(same_padding(&x, weight, &stride, &dilation, groups).unwrap_or_else(|m| fail(m))),
+    };
+    let out = convolution(&x, weight, bias, &stride, pads, &dilation, groups).unwrap_or_else(|m| fail(m));
+    if is_batched { out } else { out.squeeze_dim(0) }
+}
+
+/// Padding as `_convolution` receives it: PyTorch's symmetric int-or-tuple, or the
+/// per-dim `(before, after)` pairs that 'same' computed.
+enum Pads {
+    Symmetric(IntOrTuple),
+    Pairs(Vec<(i64, i64)>),
+}
+
+/// PyTorch's `_convolution_same`: checks, then `total = dilation·(k − 1)` per dim, split
+/// `(total / 2, total − total / 2)`.
+fn same_padding(
+    x: &Tensor,
+    weight: &Tensor,
+    stride: &IntOrTuple,
+    dilation: &IntOrTuple,
+    groups: i64,
+) -> Result<Vec<(i64, i64)>, String> {
+    let k = weight.dim();
+    if k <= 2 {
+        return Err("weight should have at least three dimensions".into());
+    }
+    if groups <= 0 {
+        return Err("non-positive groups is not supported".into());
+    }
+    let dims = k - 2;
+    if x.dim() != k {
+        return Err(format!(
+            "Expected {k}-dimensional input for {k}-dimensional weight {:?}, but got {}-dimensional input of size {:?} instead",
+            weight.shape(),
+            x.dim(),
+            x.shape()
+        ));
+    }
+    if stride.0.len() != dims && stride.0.len() != 1 {
+        return Err(format!("stride cannot broadcast to {dims} dimensions"));
+    }
+    if dilation.0.len() != dims && dilation.0.len() != 1 {
+        return Err(format!("dilation cannot broadcast to {dims} dimensions"));
+    }
+    if stride.0.iter().any(|&s| s != 1) {
+        return Err("padding='same' is not supported for strided convolutions".into());
+    }
+    let dilation = dilation.expand("dilation", dims)?;
+    Ok((0..dims)
+        .map(|i| {
+            let total = dilation[i] * (weight.shape()[i + 2] as i64 - 1);
+            let before = total.div_euclid(2);
+            (before, total - before)
+        })
+        .collect())
+}
+
+/// PyTorch's `_convolution` + `check_shape_forward` for a batched input and explicit
+/// `(before, after)` padding; then the op.
+fn convolution(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: &IntOrTuple,
+    pads: Pads,
+    dilation: &IntOrTuple,
+    groups: i64,
+) -> Result<Tensor, String> {
+    let ws = weight.shape();
+    if ws.len() <= 2 {
+        return Err("weight should have at least three dimensions".into());
+    }
+    if groups <= 0 {
+        return Err("non-positive groups is not supported".into());
+    }
+    let dims = ws.len() - 2;
+    // PyTorch expands stride, then padding, then dilation: the first bad one is reported.
+    let stride = stride.expand("stride", dims)?;
+    let pads: Vec<(i64, i64)> = match pads {
+        Pads::Symmetric(p) => p.expand("padding", dims)?.into_iter().map(|v| (v, v)).collect(),
+        Pads::Pairs(pairs) => pairs,
+    };
+    let dilation = dilation.expand("dilation", dims)?;
+
+    // check_shape_forward
+    if pads.iter().any(|&(b, a)| b < 0 || a < 0) {
+        return Err("negative padding is not supported".into());
+    }
+    if stride.iter().any(|&s| s <= 0) {
+        return Err("non-positive stride is not supported".into());
+    }
+    if dilation.iter().any(|&d| d < 0) {
+        return Err("dilation should be greater than zero".into());
+    }
+    let xs = x.shape();
+    if ws.len() != xs.len() {
+        return Err(format!(
+            "Expected {}-dimensional input for {}-dimensional weight {ws:?}, but got {}-dimensional input of size {xs:?} instead",
+            ws.len(),
+            ws.len(),
+            xs.len()
+        ));
+    }
+    let groups_u = groups as usize;
+    if ws[0] < groups_u {
+        return Err(format!(
+            "Given groups={groups}, expected weight to be at least {groups} at dimension 0, but got weight of size {ws:?} instead"
+        ));
+    }
+    if !ws[0].is_multiple_of(groups_u) {
+        return Err(format!(
+            "Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size [{ws:?}] instead"
+        ));
+    }
+    if xs[1] != ws[1] * groups_u {
+        return Err(format!(
+            "Given groups={groups}, weight of size {ws:?}, expected input{xs:?} to have {} channels, but got {} channels instead",
+            ws[1] * groups_u,
+            xs[1]
+        ));
+    }
+    if let Some(bias) = bias
+        && (bias.dim() != 1 || bias.shape()[0] != ws[0])
+    {
+        return Err(format!(
+            "Given weight of size {ws:?}, expected bias to be 1-dimensional with {} elements, but got bias of size {:?} instead",
+            ws[0],
+            bias.shape()
+        ));
+    }
+    let padded: Vec<i64> = (0..dims).map(|i| xs[i + 2] as i64 + pads[i].0 + pads[i].1).collect();
+    let reach: Vec<i64> = (0..dims).map(|i| dilation[i] * (ws[i + 2] as i64 - 1) + 1).collect();
+    if padded.iter().zip(&reach).any(|(p, r)| p < r) {
+        let join = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(" x ");
+        return Err(format!(
+            "Calculated padded input size per channel: ({}). Kernel size: ({}). Kernel size can't be greater than actual input size",
+            join(&padded),
+            join(&reach)
+        ));
+    }
+    if dilation.contains(&0) {
+        return Err(format!("dilation should be greater than zero, but got {dilation:?}"));
+    }
+    if ws[2..].contains(&0) {
+        let names = ["kernel_depth", "kernel_height", "kernel_width"];
+        let listed: Vec<String> =
+            ws[2..].iter().zip(&names[3 - dims.min(3)..]).map(|(k, n)| format!("{n}: {k}")).collect();
+        return Err(format!("kernel size should be greater than zero, but got {}", listed.join(" ")));
+    }
+
+    let to_usize = |v: &[i64]| v.iter().map(|&x| x as usize).collect::<Vec<_>>();
+    let pads_usize: Vec<(usize, usize)> = pads.iter().map(|&(b, a)| (b as usize, a as usize)).collect();
+    let geometry = ConvGeometry::new(xs, ws, groups_u, &to_usize(&stride), &to_usize(&dilation), &pads_usize);
+    Ok(conv_nd(x, weight, bias, geometry))
+}
