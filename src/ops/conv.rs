@@ -35,6 +35,9 @@ use crate::tensor::{SharedArray, Tensor};
 const SAMPLES_PER_PARTIAL: usize = 4;
 /// Smallest number of output columns worth a task of its own when tiling one sample.
 const MIN_TILE_COLUMNS: usize = 256;
+/// Most `f32`s one task's column matrix may hold in the forward pass (4 MiB): larger
+/// outputs are tiled, which bounds memory and keeps the matrix in cache.
+const MAX_COLS_ELEMENTS: usize = 1 << 20;
 
 /// Everything about one convolution's shapes, in 3-d form. Built from validated arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,9 +171,13 @@ pub fn im2col(x: &[f32], g: &ConvGeometry, rows: Range<usize>, cols: &mut [f32])
                 let x_row = &x_c[(id as usize * h_in + ih as usize) * w_in..][..w_in];
                 out_row[..ow_valid.start].fill(0.0);
                 out_row[ow_valid.end..].fill(0.0);
-                let sw = g.stride[2];
-                for (ow, v) in ow_valid.clone().zip(&mut out_row[ow_valid.clone()]) {
-                    *v = x_row[iw_start + (ow - ow_valid.start) * sw];
+                let (sw, valid) = (g.stride[2], &mut out_row[ow_valid.clone()]);
+                if sw == 1 {
+                    valid.copy_from_slice(&x_row[iw_start..iw_start + valid.len()]);
+                } else {
+                    for (i, v) in valid.iter_mut().enumerate() {
+                        *v = x_row[iw_start + i * sw];
+                    }
                 }
             }
         }
@@ -197,9 +204,13 @@ pub fn col2im(cols: &[f32], g: &ConvGeometry, x_grad: &mut [f32]) {
                     continue;
                 }
                 let x_row = &mut x_c[(id as usize * h_in + ih as usize) * w_in..][..w_in];
-                let sw = g.stride[2];
-                for (ow, v) in ow_valid.clone().zip(&out_row[ow_valid.clone()]) {
-                    x_row[iw_start + (ow - ow_valid.start) * sw] += *v;
+                let (sw, valid) = (g.stride[2], &out_row[ow_valid.clone()]);
+                if sw == 1 {
+                    x_row[iw_start..iw_start + valid.len()].iter_mut().zip(valid).for_each(|(x, v)| *x += v);
+                } else {
+                    for (i, v) in valid.iter().enumerate() {
+                        x_row[iw_start + i * sw] += v;
+                    }
                 }
             }
         }
@@ -259,6 +270,11 @@ fn conv_forward(x: &SharedArray, w: &SharedArray, bias: Option<&SharedArray>, g:
         let tiles_wanted = (2 * threads).div_ceil(pairs.max(1));
         let min_rows = MIN_TILE_COLUMNS.div_ceil(g.output[2].max(1));
         g.out_rows().div_ceil(tiles_wanted).max(min_rows).max(1)
+    };
+    let rows_per_tile = if g.is_pointwise() {
+        rows_per_tile
+    } else {
+        rows_per_tile.min(MAX_COLS_ELEMENTS / (col_rows * g.output[2]).max(1)).max(1)
     };
     let ow = g.output[2];
     let mut jobs = Vec::new();
