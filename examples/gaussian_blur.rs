@@ -9,7 +9,7 @@
 //! The kernel is `G(i, j) = exp(−(i² + j²) / (2σ²))`, normalised to sum to 1, for
 //! `i, j ∈ [−k/2, k/2]`; a kernel size of about 6σ + 1 keeps almost all of the Gaussian's
 //! mass. It is set as the weight of an `nn.Conv2d(3, 3, k, padding='same', groups=3,
-//! bias=False, padding_mode='reflect')` with `requires_grad(false)`: nothing is learned,
+//! bias=False, padding_mode='reflect')` with `requires_grad_(false)`: nothing is learned,
 //! this is classical image processing written as a convolution layer. Reflect padding
 //! keeps the borders from darkening (zeros padding would blend in black).
 
@@ -89,7 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Depthwise: weight (3, 1, k, k), the same kernel for each channel.
     let weight = Tensor::from_vec(kernel.repeat(3), &[3, 1, k, k])?;
     let mut blur = Conv2d::builder(3, 3, k).padding("same").groups(3).bias(false).padding_mode("reflect").build()?;
-    blur.weight = Parameter::new(weight).requires_grad(false);
+    blur.weight = Parameter::new(weight).requires_grad_(false);
 
     let start = Instant::now();
     let output = {

@@ -33,7 +33,7 @@ fn main() -> tapegrad::Result<()> {
     for padding in ["same", "valid"] {
         // PyTorch: nn.Conv2d(1, 1, kernel_size=2, padding=padding, bias=False)
         let mut conv = Conv2d::builder(1, 1, 2).padding(padding).bias(false).build()?;
-        conv.weight = Parameter::new(kernel.clone()).requires_grad(false);
+        conv.weight = Parameter::new(kernel.clone()).requires_grad_(false);
         let output = {
             let _guard = tapegrad::no_grad();
             conv.forward(&input)

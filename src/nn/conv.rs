@@ -3,6 +3,7 @@
 use super::args::{IntOrTuple, Padding, PaddingArg, PaddingMode};
 use super::functional::conv::conv_functional;
 use super::init::{FanMode, calculate_fan_in_and_fan_out, kaiming_uniform_, uniform_};
+use super::module::TrainingFlag;
 use super::{Module, Parameter};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -15,7 +16,7 @@ use crate::tensor::Tensor;
 /// ```
 /// use tapegrad::{Tensor, nn::{Conv2d, Module, Parameter}};
 /// let mut conv = Conv2d::builder(1, 1, 2).padding("same").bias(false).build().unwrap();
-/// conv.weight = Parameter::new(Tensor::from_vec(vec![1., 0., 2., 1.], &[1, 1, 2, 2]).unwrap()).requires_grad(false);
+/// conv.weight = Parameter::new(Tensor::from_vec(vec![1., 0., 2., 1.], &[1, 1, 2, 2]).unwrap()).requires_grad_(false);
 /// let x = Tensor::from_vec(vec![4., 1., 7., 5., 4., 4., 2., 5., 7., 7., 2., 4., 1., 0., 2., 4.], &[1, 1, 4, 4]).unwrap();
 /// assert_eq!(conv.forward(&x).to_vec()[12..], [1., 0., 2., 4.]);
 /// ```
@@ -39,6 +40,7 @@ pub struct Conv<const N: usize> {
     /// The `F.pad` list a non-zeros padding mode applies (last dim first), as PyTorch's
     /// `_reversed_padding_repeated_twice`.
     reversed_padding_repeated_twice: Vec<i64>,
+    training: TrainingFlag,
 }
 
 /// 1-d convolution over `(N, C, L)`. PyTorch: `nn.Conv1d`.
@@ -244,6 +246,7 @@ impl<const N: usize> ConvBuilder<N> {
             groups: self.groups,
             padding_mode,
             reversed_padding_repeated_twice,
+            training: TrainingFlag::default(),
         };
         conv.reset_parameters();
         Ok(conv)
@@ -291,6 +294,14 @@ impl<const N: usize> Module for Conv<N> {
         let mut params = vec![("weight".to_string(), self.weight.clone())];
         params.extend(self.bias.iter().map(|b| ("bias".to_string(), b.clone())));
         params
+    }
+
+    fn train(&self, mode: bool) {
+        self.training.set(mode);
+    }
+
+    fn is_training(&self) -> bool {
+        self.training.get()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Neural-network building blocks. PyTorch: `torch.nn`.
 //!
 //! * [`Module`] and [`Parameter`]: the model abstraction;
-//! * [`Conv1d`], [`Conv2d`], [`Conv3d`]: convolution layers;
+//! * [`Conv1d`], [`Conv2d`], [`Conv3d`]: convolution layers; [`Linear`];
 //! * [`functional`]: the `F.*` spellings of the ops;
 //! * [`init`]: parameter initialisation.
 
@@ -9,10 +9,12 @@ pub mod args;
 mod conv;
 pub mod functional;
 pub mod init;
+mod linear;
 mod module;
 mod parameter;
 
 pub use args::{IntOrTuple, Padding, PaddingArg, PaddingMode};
 pub use conv::{Conv, Conv1d, Conv2d, Conv3d, ConvBuilder};
-pub use module::Module;
+pub use linear::Linear;
+pub use module::{Module, StateDict, TrainingFlag};
 pub use parameter::Parameter;

@@ -16,7 +16,7 @@ use crate::tensor::Tensor;
 /// assert!(w.requires_grad());
 /// assert_eq!(w.shape(), &[2, 3]);
 /// // A fixed (non-trainable) parameter, as a lesson's hand-made kernel:
-/// let fixed = Parameter::new(Tensor::ones(&[1, 1, 2, 2])).requires_grad(false);
+/// let fixed = Parameter::new(Tensor::ones(&[1, 1, 2, 2])).requires_grad_(false);
 /// assert!(!fixed.requires_grad());
 /// ```
 #[derive(Clone)]
@@ -31,7 +31,7 @@ impl Parameter {
 
     /// The same parameter with `requires_grad` set. PyTorch: `nn.Parameter(t,
     /// requires_grad=False)` or `p.requires_grad_(False)`.
-    pub fn requires_grad(self, requires_grad: bool) -> Parameter {
+    pub fn requires_grad_(self, requires_grad: bool) -> Parameter {
         self.0.requires_grad_(requires_grad);
         self
     }
