@@ -27,6 +27,7 @@ pub mod autograd;
 pub mod error;
 pub mod nn;
 pub mod ops;
+pub mod optim;
 pub mod random;
 pub mod tensor;
 

@@ -4,14 +4,17 @@
 
 pub mod activation;
 pub mod arith;
+pub mod batch_norm;
 pub mod broadcast;
 pub mod conv;
+pub mod embedding;
 pub mod gemm;
 pub mod join;
 pub mod matmul;
 pub mod minmax;
 pub mod operators;
 pub mod pad;
+pub mod pool;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;

@@ -11,6 +11,8 @@
 
 mod conv;
 mod functional;
+mod losses;
+mod optim;
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -148,6 +150,8 @@ fn run_case(family: &str, case: &Case, tolerance: &BTreeMap<String, Tolerance>) 
         "conv3d" => conv::run_module::<3>(case, tol("forward"), tol("grad")),
         "pad" => conv::run_pad(case, tol("forward"), tol("grad")),
         "conv2d_errors" => conv::run_error(case),
+        "losses" => losses::run(case, tol("forward"), tol("grad")),
+        "optim" => optim::run(case, tol("trajectory")),
         _ => Outcome::Unsupported,
     }
 }

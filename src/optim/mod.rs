@@ -1,0 +1,1 @@
+//! Optimisers and learning-rate schedulers. PyTorch: `torch.optim`. Work in progress (issue 4).
