@@ -62,6 +62,33 @@ fn conv2d_errors() {
 }
 
 #[test]
+fn losses() {
+    // Filled in by the losses work (issue 4): empty this list when every loss is supported.
+    assert_family(
+        "losses",
+        &[
+            "cross_entropy",
+            "nll_loss",
+            "mse_loss",
+            "l1_loss",
+            "smooth_l1_loss",
+            "huber_loss",
+            "binary_cross_entropy_with_logits",
+            "binary_cross_entropy",
+        ],
+    );
+}
+
+#[test]
+fn optim() {
+    // Filled in by the optim work (issue 4): empty this list when every optimiser is supported.
+    assert_family(
+        "optim",
+        &["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR"],
+    );
+}
+
+#[test]
 fn every_file_parses_and_no_case_fails() {
     for entry in std::fs::read_dir(data_dir()).unwrap() {
         let path = entry.unwrap().path();
