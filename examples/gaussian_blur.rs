@@ -45,7 +45,7 @@ fn parse_args() -> Result<Args, String> {
             }
         }
     }
-    if !(args.sigma > 0.0) {
+    if args.sigma.is_nan() || args.sigma <= 0.0 {
         return Err(format!("--sigma must be positive, got {}", args.sigma));
     }
     if args.kernel_size == 0 {

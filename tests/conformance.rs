@@ -62,6 +62,12 @@ fn conv2d_errors() {
 }
 
 #[test]
+fn init() {
+    // BatchNorm2d and Embedding come with the layers work (issue 4).
+    assert_family("init", &["reset_parameters"]);
+}
+
+#[test]
 fn losses() {
     // Filled in by the losses work (issue 4): empty this list when every loss is supported.
     assert_family(

@@ -18,6 +18,8 @@ pub fn is_grad_enabled() -> bool {
 #[derive(Debug)]
 pub struct NoGradGuard {
     previous: bool,
+    /// Grad mode is per thread: the guard must be dropped on the thread that made it.
+    _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl Drop for NoGradGuard {
@@ -47,7 +49,7 @@ pub fn no_grad() -> NoGradGuard {
 /// PyTorch: `torch.set_grad_enabled(mode)` used as a context manager.
 pub fn set_grad_enabled(enabled: bool) -> NoGradGuard {
     let previous = GRAD_ENABLED.with(|g| g.replace(enabled));
-    NoGradGuard { previous }
+    NoGradGuard { previous, _not_send: std::marker::PhantomData }
 }
 
 #[cfg(test)]

@@ -123,14 +123,22 @@ pub fn eye_(tensor: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// The standard deviation Xavier initialisation aims for: `gain·√(2 / (fan_in + fan_out))`.
+///
+/// # Errors
+/// [`Error::Value`] for fewer than 2 dims.
+pub fn xavier_std(shape: &[usize], gain: f64) -> Result<f64> {
+    let (fan_in, fan_out) = calculate_fan_in_and_fan_out(shape)?;
+    Ok(gain * (2.0 / (fan_in + fan_out) as f64).sqrt())
+}
+
 /// Glorot/Xavier uniform: `U(−b, b)` with `b = gain·√(6 / (fan_in + fan_out))`.
 /// PyTorch: `nn.init.xavier_uniform_(tensor, gain=1.0)`.
 ///
 /// # Errors
 /// [`Error::Value`] for fewer than 2 dims.
 pub fn xavier_uniform_(tensor: &Tensor, gain: f64) -> Result<()> {
-    let (fan_in, fan_out) = calculate_fan_in_and_fan_out(tensor.shape())?;
-    let bound = gain * (6.0 / (fan_in + fan_out) as f64).sqrt();
+    let bound = 3f64.sqrt() * xavier_std(tensor.shape(), gain)?;
     uniform_(tensor, -bound, bound);
     Ok(())
 }
@@ -141,8 +149,7 @@ pub fn xavier_uniform_(tensor: &Tensor, gain: f64) -> Result<()> {
 /// # Errors
 /// [`Error::Value`] for fewer than 2 dims.
 pub fn xavier_normal_(tensor: &Tensor, gain: f64) -> Result<()> {
-    let (fan_in, fan_out) = calculate_fan_in_and_fan_out(tensor.shape())?;
-    normal_(tensor, 0.0, gain * (2.0 / (fan_in + fan_out) as f64).sqrt());
+    normal_(tensor, 0.0, xavier_std(tensor.shape(), gain)?);
     Ok(())
 }
 

@@ -95,7 +95,7 @@ impl Tensor {
         );
         let begin = begin as usize;
         assert!(begin + length <= size, "narrow: start ({begin}) + length ({length}) exceeds dimension size ({size}).");
-        self.slice_impl(axis, begin, begin + length, 1, "NarrowBackward0")
+        self.slice_impl(axis, begin, begin + length, 1, "SliceBackward0")
     }
 
     /// Python's `x[..., start:end:step, ...]` along `dim`: negative bounds count from the

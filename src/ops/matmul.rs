@@ -84,7 +84,7 @@ impl Tensor {
     #[track_caller]
     pub fn t(&self) -> Tensor {
         assert!(self.dim() <= 2, "t: t() expects a tensor with <= 2 dimensions, but self is {}D", self.dim());
-        if self.dim() < 2 { self.transpose(0, 0) } else { self.transpose(0, 1) }
+        if self.dim() < 2 { self.transpose(0, 0) } else { self.transpose_named(0, 1, "TBackward0") }
     }
 
     /// `input · weightᵀ + bias`. PyTorch: `F.linear(input, weight, bias)`, the op of

@@ -7,6 +7,7 @@ pub mod arith;
 pub mod batch_norm;
 pub mod broadcast;
 pub mod conv;
+pub mod dropout;
 pub mod embedding;
 pub mod gemm;
 pub mod join;
@@ -59,7 +60,11 @@ impl Dims {
     /// list of dims").
     #[track_caller]
     pub(crate) fn resolve(&self, op: &str, ndim: usize) -> Vec<usize> {
-        let mut dims: Vec<usize> = self.0.iter().map(|&d| normalize_dim(op, d, ndim)).collect();
+        // A loop, not a closure: closures would lose #[track_caller]'s caller location.
+        let mut dims = Vec::with_capacity(self.0.len());
+        for &d in &self.0 {
+            dims.push(normalize_dim(op, d, ndim));
+        }
         dims.sort_unstable();
         for pair in dims.windows(2) {
             assert!(pair[0] != pair[1], "{op}: dim {} appears multiple times in the list of dims", pair[0]);

@@ -152,7 +152,10 @@ impl Tensor {
             self.shape(),
             dims.len()
         );
-        let perm: Vec<usize> = dims.iter().map(|&d| normalize_dim("permute", d, self.dim())).collect();
+        let mut perm = Vec::with_capacity(dims.len());
+        for &d in dims {
+            perm.push(normalize_dim("permute", d, self.dim()));
+        }
         let mut seen = vec![false; perm.len()];
         for &p in &perm {
             assert!(!seen[p], "permute: duplicate dims are not allowed ({dims:?})");
@@ -172,6 +175,12 @@ impl Tensor {
     /// If a dim is out of range.
     #[track_caller]
     pub fn transpose(&self, dim0: isize, dim1: isize) -> Tensor {
+        self.transpose_named(dim0, dim1, "TransposeBackward0")
+    }
+
+    /// [`Tensor::transpose`] recorded under `name` (`t()` is `TBackward0` in PyTorch).
+    #[track_caller]
+    pub(crate) fn transpose_named(&self, dim0: isize, dim1: isize, name: &'static str) -> Tensor {
         let (a, b) = (normalize_dim("transpose", dim0, self.dim()), normalize_dim("transpose", dim1, self.dim()));
         let mut perm: Vec<usize> = (0..self.dim()).collect();
         if self.dim() > 0 {
@@ -179,7 +188,7 @@ impl Tensor {
         }
         // A transposition is its own inverse.
         let out = self.data().permuted_axes(IxDyn(&perm));
-        record(out, &[self], PermuteBackward { inverse: perm, name: "TransposeBackward0" })
+        record(out, &[self], PermuteBackward { inverse: perm, name })
     }
 
     /// Broadcasts to `shape` (new dims at the front; `-1` keeps a dim's size). The result is
@@ -203,25 +212,32 @@ impl Tensor {
             own.len()
         );
         let lead = shape.len() - own.len();
-        let target: Vec<usize> = shape
-            .iter()
-            .enumerate()
-            .map(|(i, &s)| {
-                if i < lead {
-                    assert!(s >= 0, "expand: the expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension {i}");
-                    return s as usize;
-                }
-                let existing = own[i - lead];
-                if s == -1 {
-                    return existing;
-                }
+        // A loop, not a closure, so that the panics keep pointing at the caller.
+        let mut target = Vec::with_capacity(shape.len());
+        for (i, &s) in shape.iter().enumerate() {
+            if i < lead {
                 assert!(
-                    existing == 1 || s as usize == existing,
-                    "expand: The expanded size of the tensor ({s}) must match the existing size ({existing}) at non-singleton dimension {i}.  Target sizes: {shape:?}.  Tensor sizes: {own:?}"
+                    s >= 0,
+                    "expand: The expanded size of the tensor ({s}) isn't allowed in a leading, non-existing dimension {i}"
                 );
-                s as usize
-            })
-            .collect();
+                target.push(s as usize);
+                continue;
+            }
+            assert!(
+                s >= -1,
+                "expand: The expanded size of the tensor ({s}) isn't allowed (sizes must be non-negative, or -1 to keep a dim). Target sizes: {shape:?}.  Tensor sizes: {own:?}"
+            );
+            let existing = own[i - lead];
+            if s == -1 {
+                target.push(existing);
+                continue;
+            }
+            assert!(
+                existing == 1 || s as usize == existing,
+                "expand: The expanded size of the tensor ({s}) must match the existing size ({existing}) at non-singleton dimension {i}.  Target sizes: {shape:?}.  Tensor sizes: {own:?}"
+            );
+            target.push(s as usize);
+        }
         let data = self.data();
         let out = data.broadcast(IxDyn(&target)).expect("checked above").to_owned();
         record(out, &[self], ExpandBackward)

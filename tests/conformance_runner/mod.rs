@@ -11,6 +11,7 @@
 
 mod conv;
 mod functional;
+mod init;
 mod losses;
 mod optim;
 
@@ -150,6 +151,7 @@ fn run_case(family: &str, case: &Case, tolerance: &BTreeMap<String, Tolerance>) 
         "conv3d" => conv::run_module::<3>(case, tol("forward"), tol("grad")),
         "pad" => conv::run_pad(case, tol("forward"), tol("grad")),
         "conv2d_errors" => conv::run_error(case),
+        "init" => init::run(case),
         "losses" => losses::run(case, tol("forward"), tol("grad")),
         "optim" => optim::run(case, tol("trajectory")),
         _ => Outcome::Unsupported,

@@ -138,6 +138,12 @@ pub fn gelu(input: &Tensor, approximate: Approximate) -> Tensor {
     input.gelu(approximate)
 }
 
+/// PyTorch: `F.dropout(input, p=0.5, training=True)`. See [`Tensor::dropout`].
+#[track_caller]
+pub fn dropout(input: &Tensor, p: f64, training: bool) -> Tensor {
+    input.dropout(p, training)
+}
+
 /// PyTorch: `F.softmax(input, dim)`. See [`Tensor::softmax`].
 #[track_caller]
 pub fn softmax(input: &Tensor, dim: isize) -> Tensor {
