@@ -24,15 +24,18 @@
 //! * [`random`]: the global generator behind [`manual_seed`].
 
 pub mod autograd;
+pub mod data;
 pub mod error;
 pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod random;
+pub mod serialize;
 pub mod tensor;
 
 pub use autograd::{is_grad_enabled, no_grad, set_grad_enabled};
 pub use error::{Error, Result};
 pub use ops::Dims;
 pub use random::manual_seed;
+pub use serialize::{load, save};
 pub use tensor::{SharedArray, Tensor};

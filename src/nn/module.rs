@@ -160,7 +160,10 @@ pub trait Module: Send + Sync {
     }
 }
 
-fn prefixed<T>(children: Vec<(String, &dyn Module)>, items: impl Fn(&dyn Module) -> Vec<(String, T)>) -> Vec<(String, T)> {
+fn prefixed<T>(
+    children: Vec<(String, &dyn Module)>,
+    items: impl Fn(&dyn Module) -> Vec<(String, T)>,
+) -> Vec<(String, T)> {
     children
         .into_iter()
         .flat_map(|(prefix, child)| items(child).into_iter().map(move |(name, t)| (format!("{prefix}.{name}"), t)))
