@@ -142,7 +142,7 @@ impl<D: Dataset + 'static> DataLoader<D> {
     }
 }
 
-impl<'a, D: Dataset + 'static> IntoIterator for &'a mut DataLoader<D> {
+impl<D: Dataset + 'static> IntoIterator for &mut DataLoader<D> {
     type Item = (Tensor, Tensor);
     type IntoIter = DataLoaderIter;
     fn into_iter(self) -> DataLoaderIter {

@@ -230,7 +230,8 @@ fn valid_columns(g: &ConvGeometry, l: usize) -> (Range<usize>, usize) {
     let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(sw) };
     let last = if w_in - 1 - offset < 0 { 0 } else { ((w_in - 1 - offset) as usize / sw + 1).min(ow_len) };
     let range = first.min(last)..last;
-    let iw_start = (range.start as isize * sw as isize + offset).max(0) as usize;
+    // An empty range (the kernel column lies wholly in the padding) reads nothing.
+    let iw_start = if range.is_empty() { 0 } else { (range.start as isize * sw as isize + offset) as usize };
     (range, iw_start)
 }
 
