@@ -30,5 +30,4 @@ pub use dropout::Dropout;
 pub use linear::Linear;
 pub use module::{Module, StateDict, TrainingFlag};
 pub use parameter::Parameter;
-#[allow(unused_imports)] // filled in by the nn work
 pub use {batchnorm::*, embedding::*, loss::*, pooling::*};

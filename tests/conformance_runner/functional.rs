@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use tapegrad::Tensor;
-use tapegrad::nn::functional::{self as F, Approximate};
+use tapegrad::nn::IntOrTuple;
+use tapegrad::nn::functional::{self as F, Approximate, PoolStride};
 
 use super::{
     Case, Outcome, Tolerance, check_grads, compare, compare_indices, leaves, param_bool, param_f64, param_i64,
@@ -23,6 +24,13 @@ pub fn run(case: &Case, forward: Tolerance, grad: Tolerance) -> Outcome {
             let indices = indices.as_ref().ok_or("op returned no indices")?;
             compare_indices("indices", indices, &expected)?;
         }
+        // batch_norm: the running statistics after the call (updated in place in training).
+        for name in ["running_mean", "running_var"] {
+            if let Some(expected) = case.output(name) {
+                let actual = inputs.get(name).ok_or_else(|| format!("case has outputs.{name} but no input"))?;
+                compare(&format!("outputs.{name}"), actual, &expected, forward)?;
+            }
+        }
         check_grads(case, &inputs, &output, grad)
     })();
     match result {
@@ -31,8 +39,8 @@ pub fn run(case: &Case, forward: Tolerance, grad: Tolerance) -> Outcome {
     }
 }
 
-/// The op's primary output (and indices, for max with a dim); `None` when tapegrad does not
-/// know the op yet.
+/// The op's primary output (and indices, for max with a dim and max_pool2d); `None` when
+/// tapegrad does not know the op yet.
 fn evaluate(case: &Case, inputs: &BTreeMap<String, Tensor>) -> Option<(Tensor, Option<ndarray::ArrayD<i64>>)> {
     let input = || inputs.get("input").expect("case has an input");
     let other = || inputs.get("other").expect("case has an other");
@@ -94,6 +102,44 @@ fn evaluate(case: &Case, inputs: &BTreeMap<String, Tensor>) -> Option<(Tensor, O
             param_i64(case, "end_dim").unwrap_or(-1) as isize,
         ),
         "unsqueeze" => input().unsqueeze(dim()),
+        "max_pool2d" => {
+            let kernel = param_ints(case, "kernel_size")?;
+            let stride = PoolStride(param_ints(case, "stride").map(IntOrTuple));
+            let padding = param_ints(case, "padding").unwrap_or(vec![0]);
+            let dilation = param_ints(case, "dilation").unwrap_or(vec![1]);
+            let ceil_mode = param_bool(case, "ceil_mode").unwrap_or(false);
+            if param_bool(case, "return_indices").unwrap_or(false) {
+                let (output, indices) =
+                    F::max_pool2d_with_indices(input(), kernel, stride, padding, dilation, ceil_mode);
+                return Some((output, Some(indices)));
+            }
+            F::max_pool2d(input(), kernel, stride, padding, dilation, ceil_mode)
+        }
+        "avg_pool2d" => F::avg_pool2d(
+            input(),
+            param_ints(case, "kernel_size")?,
+            PoolStride(param_ints(case, "stride").map(IntOrTuple)),
+            param_ints(case, "padding").unwrap_or(vec![0]),
+            param_bool(case, "ceil_mode").unwrap_or(false),
+            param_bool(case, "count_include_pad").unwrap_or(true),
+            param_i64(case, "divisor_override"),
+        ),
+        "adaptive_avg_pool2d" => F::adaptive_avg_pool2d(input(), param_ints(case, "output_size")?),
+        "batch_norm" => F::batch_norm(
+            input(),
+            inputs.get("running_mean"),
+            inputs.get("running_var"),
+            inputs.get("weight"),
+            inputs.get("bias"),
+            param_bool(case, "training").unwrap_or(false),
+            param_f64(case, "momentum").unwrap_or(0.1),
+            param_f64(case, "eps").unwrap_or(1e-5),
+        ),
+        // The indices are i64 in the file; tapegrad's index tensors are f32 holding integers.
+        "embedding" => {
+            let indices = case.input("input")?.to_tensor();
+            F::embedding(&indices, &inputs["weight"], param_i64(case, "padding_idx"))
+        }
         "cat" => Tensor::cat(&listed(), param_i64(case, "dim").unwrap_or(0) as isize),
         "stack" => Tensor::stack(&listed(), param_i64(case, "dim").unwrap_or(0) as isize),
         _ => return None,

@@ -5,7 +5,6 @@
 pub(crate) mod conv;
 mod layers;
 mod loss;
-#[allow(unused_imports)] // filled in by the nn work
 pub use {layers::*, loss::*};
 
 pub use crate::nn::args::{IntOrTuple, Padding, PaddingArg, PaddingMode};
