@@ -6,7 +6,7 @@
 use serde_json::Value;
 use tapegrad::Tensor;
 use tapegrad::nn::init::{self, FanMode};
-use tapegrad::nn::{Conv1d, Conv2d, Conv3d, IntOrTuple, Linear, Module};
+use tapegrad::nn::{BatchNorm2d, Conv1d, Conv2d, Conv3d, Embedding, IntOrTuple, Linear, Module};
 
 use super::{Case, Outcome, param_f64, param_str};
 
@@ -138,9 +138,53 @@ fn reset_parameters(case: &Case) -> Option<Result<(), String>> {
                 _ => Box::new(Conv3d::builder(i, o, k).groups(groups).build().ok()?),
             }
         }
+        "BatchNorm2d" => return Some(check_batch_norm(kwarg_usize(kwargs, "num_features"), &case.outputs)),
+        "Embedding" => return Some(check_embedding(kwargs, &case.outputs)),
         _ => return None,
     };
     Some(check_uniform_parameters(model.as_ref(), &case.outputs))
+}
+
+/// BatchNorm2d: weight 1, bias 0, running_mean 0, running_var 1, no batches, eps, momentum.
+fn check_batch_norm(num_features: usize, outputs: &std::collections::BTreeMap<String, Value>) -> Result<(), String> {
+    let bn = BatchNorm2d::new(num_features);
+    let tensors: Vec<(String, Tensor)> =
+        bn.named_parameters().into_iter().map(|(n, p)| (n, p.tensor().clone())).chain(bn.named_buffers()).collect();
+    for name in ["weight", "bias", "running_mean", "running_var"] {
+        let expected = &outputs[name];
+        let tensor = tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or(format!("no {name}"))?;
+        let value = expected["value"].as_f64().expect("constant value") as f32;
+        if tensor.shape() != [num_features] || tensor.to_vec().iter().any(|&v| v != value) {
+            return Err(format!(
+                "{name}: {:?} {:?}, expected {num_features} × {value}",
+                tensor.shape(),
+                tensor.to_vec()
+            ));
+        }
+    }
+    close("eps", bn.eps(), &outputs["eps"])?;
+    close("momentum", bn.momentum().unwrap_or(f64::NAN), &outputs["momentum"])?;
+    let tracked = tensors.iter().find(|(n, _)| n == "num_batches_tracked").ok_or("no num_batches_tracked")?;
+    close("num_batches_tracked", tracked.1.item() as f64, &outputs["num_batches_tracked"])
+}
+
+/// Embedding: N(0, 1) samples of the given shape, with the padding_idx row zero.
+fn check_embedding(kwargs: &Value, outputs: &std::collections::BTreeMap<String, Value>) -> Result<(), String> {
+    let (num, dim) = (kwarg_usize(kwargs, "num_embeddings"), kwarg_usize(kwargs, "embedding_dim"));
+    let embedding = Embedding::new(num, dim, kwargs["padding_idx"].as_i64()).map_err(|e| e.to_string())?;
+    let weight = &outputs["weight"];
+    let values = embedding.weight.to_vec();
+    if embedding.weight.shape() != [num, dim] {
+        return Err(format!("weight shape {:?}, expected [{num}, {dim}]", embedding.weight.shape()));
+    }
+    let zero_row = weight["zero_row"].as_u64().expect("zero_row") as usize;
+    for (row, chunk) in values.chunks(dim).enumerate() {
+        let zeros = chunk.iter().all(|&v| v == 0.0);
+        if zeros != (row == zero_row) {
+            return Err(format!("row {row} is {:?}; only row {zero_row} should be zero", chunk));
+        }
+    }
+    Ok(())
 }
 
 /// Every uniform parameter has the expected shape and stays inside `[low, high]`; and the

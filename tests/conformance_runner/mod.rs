@@ -14,6 +14,7 @@ mod functional;
 mod init;
 mod losses;
 mod optim;
+mod training;
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -154,6 +155,7 @@ fn run_case(family: &str, case: &Case, tolerance: &BTreeMap<String, Tolerance>) 
         "init" => init::run(case),
         "losses" => losses::run(case, tol("forward"), tol("grad")),
         "optim" => optim::run(case, tol("trajectory")),
+        "training" => training::run(case, tol("trajectory")),
         _ => Outcome::Unsupported,
     }
 }
