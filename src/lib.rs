@@ -26,6 +26,7 @@
 pub mod autograd;
 pub mod data;
 pub mod error;
+pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod optim;
