@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::nn::StateDict;
+use crate::optim::{Buffer, OptimizerState};
 use crate::tensor::{Tensor, checked_numel};
 
 /// The longest header accepted (100 MB, the safetensors library's own limit).
@@ -75,6 +76,66 @@ pub fn load_with_metadata(path: impl AsRef<Path>) -> Result<(StateDict, BTreeMap
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
     decode(&bytes).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
+}
+
+/// Writes an optimizer's state (e.g. `optimizer.state_dict()`) to `path`, atomically: every
+/// buffer as a safetensors tensor named `state.{param}.{buffer}` (PyTorch's names, such
+/// as `state.0.momentum_buffer`), and the hyper-parameters and step counts as JSON in the
+/// header's `__metadata__["optimizer"]`. PyTorch: `torch.save(optimizer.state_dict(), path)`.
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be written (the previous file is then untouched).
+///
+/// ```
+/// use tapegrad::{Tensor, nn::Parameter, optim::{Optimizer, Sgd}};
+/// let p = Parameter::new(Tensor::ones(&[2]));
+/// let mut sgd = Sgd::builder(vec![p.clone()], 0.1).momentum(0.9).build().unwrap();
+/// (&*p * 3.0).sum().backward();
+/// sgd.step();
+/// let path = std::env::temp_dir().join("tapegrad_doc_sgd.safetensors");
+/// tapegrad::serialize::save_optimizer(&sgd.state_dict(), &path).unwrap();
+/// assert_eq!(tapegrad::serialize::load_optimizer(&path).unwrap(), sgd.state_dict());
+/// ```
+pub fn save_optimizer(state: &OptimizerState, path: impl AsRef<Path>) -> Result<()> {
+    let mut tensors: StateDict = Vec::new();
+    let mut skeleton = state.clone();
+    for (index, param) in skeleton.state.iter_mut() {
+        for (name, buffer) in std::mem::take(&mut param.buffers) {
+            tensors.push((format!("state.{index}.{name}"), buffer.to_tensor()?));
+        }
+    }
+    let json = serde_json::to_string(&skeleton).map_err(|e| Error::Value(format!("optimizer state: {e}")))?;
+    save_with_metadata(&tensors, &BTreeMap::from([("optimizer".to_string(), json)]), path)
+}
+
+/// Reads an optimizer state written by [`save_optimizer`]; pass it to the optimizer's
+/// `load_state_dict`, which checks it against the parameters.
+///
+/// # Errors
+/// [`Error::Io`] naming the file when it is not a valid safetensors file, has no optimizer
+/// metadata, or holds tensors that do not belong to a listed parameter.
+pub fn load_optimizer(path: impl AsRef<Path>) -> Result<OptimizerState> {
+    let path = path.as_ref();
+    let fail = |what: String| Error::Io(format!("{}: {what}", path.display()));
+    let (tensors, metadata) = load_with_metadata(path)?;
+    let json = metadata.get("optimizer").ok_or_else(|| fail("no optimizer state in __metadata__".into()))?;
+    let mut state: OptimizerState =
+        serde_json::from_str(json).map_err(|e| fail(format!("optimizer metadata is not valid: {e}")))?;
+    for (name, tensor) in tensors {
+        let parsed = name
+            .strip_prefix("state.")
+            .and_then(|rest| rest.split_once('.'))
+            .and_then(|(index, buffer)| Some((index.parse::<usize>().ok()?, buffer.to_string())));
+        let Some((index, buffer)) = parsed else {
+            return Err(fail(format!("unexpected tensor {name:?}: expected state.<param>.<buffer>")));
+        };
+        let param = state
+            .state
+            .get_mut(&index)
+            .ok_or_else(|| fail(format!("tensor {name:?} belongs to parameter {index}, which has no state")))?;
+        param.buffers.insert(buffer, Buffer::from_tensor(&tensor));
+    }
+    Ok(state)
 }
 
 /// The bytes of a safetensors file holding `state`.
