@@ -126,11 +126,12 @@ pub trait Module: Send + Sync {
         let missing: Vec<&str> = own.iter().map(|(n, _)| n.as_str()).filter(|n| !given.contains(n)).collect();
         let unexpected: Vec<&str> = state.iter().map(|(n, _)| n.as_str()).filter(|n| !own_names.contains(n)).collect();
         let mut problems = Vec::new();
-        if strict && !unexpected.is_empty() {
-            problems.push(format!("Unexpected key(s) in state_dict: {}.", quoted(&unexpected)));
-        }
+        // PyTorch's order and punctuation: missing keys, then unexpected ones, then sizes.
         if strict && !missing.is_empty() {
-            problems.push(format!("Missing key(s) in state_dict: {}.", quoted(&missing)));
+            problems.push(format!("Missing key(s) in state_dict: {}. ", quoted(&missing)));
+        }
+        if strict && !unexpected.is_empty() {
+            problems.push(format!("Unexpected key(s) in state_dict: {}. ", quoted(&unexpected)));
         }
         for (name, target) in &own {
             if let Some((_, source)) = state.iter().find(|(n, _)| n == name)
