@@ -26,6 +26,7 @@ use std::ops::Range;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis, IxDyn, ShapeBuilder};
 use rayon::prelude::*;
 
+use super::conv_depthwise;
 use super::gemm::gemm;
 use crate::autograd::{Backward, record};
 use crate::tensor::{SharedArray, Tensor};
@@ -140,9 +141,50 @@ impl ConvGeometry {
             && self.pad_before == [0, 0, 0]
             && self.output == self.input
     }
+    /// One input channel and at most 4 output channels per group (depthwise convolutions):
+    /// the direct kernels of `conv_depthwise` replace im2col + GEMM, whose products would
+    /// be too thin. (With more output channels, as LeNet's first layer has, GEMM wins:
+    /// measured with `examples/bench`.)
+    fn is_direct(&self) -> bool {
+        self.group_in() == 1 && self.group_out() <= 4 && !self.is_pointwise()
+    }
     /// The output shape in the caller's dimensionality: (N, O, *spatial).
     pub fn output_shape(&self) -> Vec<usize> {
         [&[self.batch, self.out_channels][..], &self.output[3 - self.spatial_dims..]].concat()
+    }
+}
+
+/// What one output row reads for one kernel position: the walk shared by im2col, col2im
+/// and the direct depthwise kernels.
+pub(crate) struct RowRead {
+    /// The kernel position, in the column matrix's row order (row-major over (i, j, l)).
+    pub k: usize,
+    /// The output row's index within the visited range of rows.
+    pub local_row: usize,
+    /// Where the input row it reads starts within a channel (`h·W + ...`), or `None` when
+    /// that row lies in the zero padding.
+    pub x_row: Option<usize>,
+    /// The output columns whose input column lies inside the row.
+    pub ow_valid: Range<usize>,
+    /// The input column read by `ow_valid.start` (then every `stride[2]`).
+    pub iw_start: usize,
+}
+
+/// Calls `f` for every kernel position and every output row (od, oh) of `rows`.
+pub(crate) fn for_each_row_read(g: &ConvGeometry, rows: Range<usize>, mut f: impl FnMut(RowRead)) {
+    let [d_in, h_in, w_in] = g.input;
+    let [kd, kh, kw] = g.kernel;
+    let oh_len = g.output[1];
+    for (k, (i, j, l)) in kernel_offsets(kd, kh, kw).enumerate() {
+        let (ow_valid, iw_start) = valid_columns(g, l);
+        for (local_row, r) in rows.clone().enumerate() {
+            let (od, oh) = (r / oh_len, r % oh_len);
+            let id = (od * g.stride[0] + i * g.dilation[0]) as isize - g.pad_before[0] as isize;
+            let ih = (oh * g.stride[1] + j * g.dilation[1]) as isize - g.pad_before[1] as isize;
+            let inside = (0..d_in as isize).contains(&id) && (0..h_in as isize).contains(&ih);
+            let x_row = inside.then(|| (id as usize * h_in + ih as usize) * w_in);
+            f(RowRead { k, local_row, x_row, ow_valid: ow_valid.clone(), iw_start });
+        }
     }
 }
 
@@ -150,70 +192,53 @@ impl ConvGeometry {
 /// one group of one sample, `x` being that group's (Cg, D, H, W) input. Out-of-range
 /// positions (the zero padding) read as 0.
 pub fn im2col(x: &[f32], g: &ConvGeometry, rows: Range<usize>, cols: &mut [f32]) {
-    let [d_in, h_in, w_in] = g.input;
-    let [kd, kh, kw] = g.kernel;
-    let [_, oh_len, ow_len] = g.output;
+    let ow_len = g.output[2];
     let width = rows.len() * ow_len;
     debug_assert_eq!(cols.len(), g.col_rows() * width);
+    let sw = g.stride[2];
     for c in 0..g.group_in() {
         let x_c = &x[c * g.in_len()..(c + 1) * g.in_len()];
-        for (k, (i, j, l)) in kernel_offsets(kd, kh, kw).enumerate() {
-            let col_row = &mut cols[(c * g.kernel_len() + k) * width..][..width];
-            let (ow_valid, iw_start) = valid_columns(g, l);
-            for (r, out_row) in rows.clone().zip(col_row.chunks_exact_mut(ow_len)) {
-                let (od, oh) = (r / oh_len, r % oh_len);
-                let id = (od * g.stride[0] + i * g.dilation[0]) as isize - g.pad_before[0] as isize;
-                let ih = (oh * g.stride[1] + j * g.dilation[1]) as isize - g.pad_before[1] as isize;
-                if id < 0 || id >= d_in as isize || ih < 0 || ih >= h_in as isize {
-                    out_row.fill(0.0);
-                    continue;
-                }
-                let x_row = &x_c[(id as usize * h_in + ih as usize) * w_in..][..w_in];
-                out_row[..ow_valid.start].fill(0.0);
-                out_row[ow_valid.end..].fill(0.0);
-                let (sw, valid) = (g.stride[2], &mut out_row[ow_valid.clone()]);
-                if sw == 1 {
-                    valid.copy_from_slice(&x_row[iw_start..iw_start + valid.len()]);
-                } else {
-                    for (i, v) in valid.iter_mut().enumerate() {
-                        *v = x_row[iw_start + i * sw];
-                    }
+        for_each_row_read(g, rows.clone(), |read| {
+            let col_row = (c * g.kernel_len() + read.k) * width + read.local_row * ow_len;
+            let out_row = &mut cols[col_row..col_row + ow_len];
+            let Some(x_row) = read.x_row else {
+                out_row.fill(0.0);
+                return;
+            };
+            let x_row = &x_c[x_row..x_row + g.input[2]];
+            out_row[..read.ow_valid.start].fill(0.0);
+            out_row[read.ow_valid.end..].fill(0.0);
+            let valid = &mut out_row[read.ow_valid.clone()];
+            if sw == 1 {
+                valid.copy_from_slice(&x_row[read.iw_start..read.iw_start + valid.len()]);
+            } else {
+                for (i, v) in valid.iter_mut().enumerate() {
+                    *v = x_row[read.iw_start + i * sw];
                 }
             }
-        }
+        });
     }
 }
 
 /// The adjoint of [`im2col`]: adds every column entry back onto the input position it was
 /// read from (`x_grad += col2imᵀ`); entries that came from the padding are dropped.
 pub fn col2im(cols: &[f32], g: &ConvGeometry, x_grad: &mut [f32]) {
-    let [d_in, h_in, w_in] = g.input;
-    let [kd, kh, kw] = g.kernel;
-    let [_, oh_len, ow_len] = g.output;
-    let width = g.out_len();
+    let (ow_len, width, sw) = (g.output[2], g.out_len(), g.stride[2]);
     for c in 0..g.group_in() {
         let x_c = &mut x_grad[c * g.in_len()..(c + 1) * g.in_len()];
-        for (k, (i, j, l)) in kernel_offsets(kd, kh, kw).enumerate() {
-            let col_row = &cols[(c * g.kernel_len() + k) * width..][..width];
-            let (ow_valid, iw_start) = valid_columns(g, l);
-            for (r, out_row) in col_row.chunks_exact(ow_len).enumerate() {
-                let (od, oh) = (r / oh_len, r % oh_len);
-                let id = (od * g.stride[0] + i * g.dilation[0]) as isize - g.pad_before[0] as isize;
-                let ih = (oh * g.stride[1] + j * g.dilation[1]) as isize - g.pad_before[1] as isize;
-                if id < 0 || id >= d_in as isize || ih < 0 || ih >= h_in as isize {
-                    continue;
-                }
-                let x_row = &mut x_c[(id as usize * h_in + ih as usize) * w_in..][..w_in];
-                let (sw, valid) = (g.stride[2], &out_row[ow_valid.clone()]);
-                if sw == 1 {
-                    x_row[iw_start..iw_start + valid.len()].iter_mut().zip(valid).for_each(|(x, v)| *x += v);
-                } else {
-                    for (i, v) in valid.iter().enumerate() {
-                        x_row[iw_start + i * sw] += v;
-                    }
+        for_each_row_read(g, 0..g.out_rows(), |read| {
+            let Some(x_row) = read.x_row else { return };
+            let col_row = (c * g.kernel_len() + read.k) * width + read.local_row * ow_len;
+            let valid = &cols[col_row + read.ow_valid.start..col_row + read.ow_valid.end];
+            let x_row = &mut x_c[x_row..x_row + g.input[2]];
+            if sw == 1 {
+                x_row[read.iw_start..read.iw_start + valid.len()].iter_mut().zip(valid).for_each(|(x, v)| *x += v);
+            } else {
+                for (i, v) in valid.iter().enumerate() {
+                    x_row[read.iw_start + i * sw] += v;
                 }
             }
-        }
+        });
     }
 }
 
@@ -294,6 +319,11 @@ fn conv_forward(x: &SharedArray, w: &SharedArray, bias: Option<&SharedArray>, g:
         let x_group = &x[(n * g.in_channels + group * cg) * g.in_len()..][..cg * g.in_len()];
         let w_group =
             ArrayView2::from_shape((og, col_rows), &w[group * og * col_rows..][..og * col_rows]).expect("weight");
+        if g.is_direct() {
+            let w_group = &w[group * og * col_rows..][..og * col_rows];
+            conv_depthwise::forward(x_group, w_group, g, rows, out_tile);
+            return;
+        }
         let width = out_tile.ncols();
         let columns: ArrayView2<f32> = if g.is_pointwise() {
             ArrayView2::from_shape((cg, out_len), x_group).expect("pointwise input")
@@ -357,7 +387,10 @@ fn grad_input(dout: &[f32], weight: &SharedArray, g: &ConvGeometry) -> SharedArr
         let dout_group =
             ArrayView2::from_shape((og, out_len), &dout[(n * g.out_channels + group * og) * out_len..][..og * out_len])
                 .expect("dout");
-        if g.is_pointwise() {
+        if g.is_direct() {
+            let w_group = &w[group * og * col_rows..][..og * col_rows];
+            conv_depthwise::grad_input(dout_group.as_slice().expect("contiguous"), w_group, g, dx_group);
+        } else if g.is_pointwise() {
             // (Cg, Og) × (Og, L) → (Cg, L), written straight into dx.
             let dx_view = ArrayViewMut2::from_shape((cg, in_len), dx_group).expect("dx");
             gemm(1.0, w_group.t(), dout_group, 0.0, dx_view);
@@ -388,6 +421,12 @@ fn grad_weight(dout: &[f32], input: &SharedArray, g: &ConvGeometry) -> SharedArr
             for n in samples {
                 for group in 0..g.groups {
                     let x_group = &x[(n * g.in_channels + group * cg) * in_len..][..cg * in_len];
+                    if g.is_direct() {
+                        let dout_group = &dout[(n * g.out_channels + group * og) * out_len..][..og * out_len];
+                        let dw = &mut partial[group * og * col_rows..][..og * col_rows];
+                        conv_depthwise::grad_weight(dout_group, x_group, g, dw);
+                        continue;
+                    }
                     let columns = if g.is_pointwise() {
                         ArrayView2::from_shape((cg, out_len), x_group).expect("pointwise input")
                     } else {

@@ -7,6 +7,7 @@ pub mod arith;
 pub mod batch_norm;
 pub mod broadcast;
 pub mod conv;
+mod conv_depthwise;
 pub mod dropout;
 pub mod embedding;
 pub mod gemm;
