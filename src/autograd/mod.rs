@@ -15,6 +15,7 @@
 //!
 //! [`sum_to_shape`]: crate::ops::broadcast::sum_to_shape
 
+mod dot;
 mod engine;
 mod grad_mode;
 mod gradcheck;

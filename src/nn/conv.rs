@@ -115,6 +115,29 @@ impl<const N: usize> Conv<N> {
         }
     }
 
+    /// Explains the output size for an input of spatial size `input` (e.g. `[H, W]`):
+    /// padding per dim, output size, and the formula with the numbers filled in. See
+    /// [`conv_output_shape`](crate::nn::functional::conv_output_shape).
+    ///
+    /// # Errors
+    /// What `forward` would reject for that size.
+    ///
+    /// ```
+    /// use tapegrad::nn::Conv2d;
+    /// let conv = Conv2d::builder(1, 6, 5).padding(2).build().unwrap();
+    /// let dims = conv.explain(&[28, 28]).unwrap();
+    /// assert_eq!(dims[0].formula, "H_out = floor((28 + 2 + 2 − 1·(5 − 1) − 1) / 1) + 1 = 28");
+    /// ```
+    pub fn explain(&self, input: &[usize]) -> Result<Vec<crate::nn::functional::ConvDimension>> {
+        crate::nn::functional::conv_output_shape(
+            input,
+            self.kernel_size.clone(),
+            self.stride.clone(),
+            self.padding.clone(),
+            self.dilation.clone(),
+        )
+    }
+
     /// `in_channels`.
     pub fn in_channels(&self) -> usize {
         self.in_channels

@@ -193,3 +193,126 @@ fn convolution(
     let geometry = ConvGeometry::new(xs, ws, groups_u, &to_usize(&stride), &to_usize(&dilation), &pads_usize);
     Ok(conv_nd(x, weight, bias, geometry))
 }
+
+/// How one spatial dim of a convolution's output comes about; see [`conv_output_shape`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvDimension {
+    /// `"H_out"`, `"W_out"`, `"D_out"` or `"L_out"`.
+    pub name: &'static str,
+    /// Input size along this dim.
+    pub input: usize,
+    /// Kernel size.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Dilation.
+    pub dilation: usize,
+    /// Zeros (or padded elements) added before.
+    pub pad_before: usize,
+    /// Added after (one more than before for 'same' with an even effective kernel).
+    pub pad_after: usize,
+    /// `floor((input + pad_before + pad_after − dilation·(kernel − 1) − 1) / stride) + 1`.
+    pub output: usize,
+    /// That formula with the numbers filled in, e.g.
+    /// `H_out = floor((4 + 0 + 1 − 1·(2 − 1) − 1) / 1) + 1 = 4`.
+    pub formula: String,
+}
+
+/// Explains a convolution's output size, dim by dim: the padding applied before and after,
+/// the output size, and the formula with the numbers filled in. `input` lists the spatial
+/// sizes only (`[H, W]` for a 2-d convolution); the other arguments are those of
+/// [`conv2d`](super::conv2d).
+///
+/// # Errors
+/// What PyTorch would reject for these sizes: 'same' with a stride ≠ 1, an unknown padding
+/// string, non-positive stride or dilation, negative padding, a zero kernel, or a (dilated)
+/// kernel larger than the padded input, with PyTorch's messages.
+///
+/// ```
+/// use tapegrad::nn::functional::conv_output_shape;
+/// let dims = conv_output_shape(&[4, 4], 2, 1, "same", 1).unwrap();
+/// assert_eq!((dims[0].pad_before, dims[0].pad_after, dims[0].output), (0, 1, 4));
+/// assert_eq!(dims[0].formula, "H_out = floor((4 + 0 + 1 − 1·(2 − 1) − 1) / 1) + 1 = 4");
+/// let strided = conv_output_shape(&[28, 28], 3, 2, 1, 1).unwrap();
+/// assert_eq!(strided[1].output, 14);
+/// ```
+pub fn conv_output_shape(
+    input: &[usize],
+    kernel_size: impl Into<IntOrTuple>,
+    stride: impl Into<IntOrTuple>,
+    padding: impl Into<PaddingArg>,
+    dilation: impl Into<IntOrTuple>,
+) -> crate::Result<Vec<ConvDimension>> {
+    use crate::Error;
+    let dims = input.len();
+    let names: &[&'static str] = match dims {
+        1 => &["L_out"],
+        2 => &["H_out", "W_out"],
+        3 => &["D_out", "H_out", "W_out"],
+        _ => return Err(Error::Value(format!("expected 1, 2 or 3 spatial sizes, got {input:?}"))),
+    };
+    let kernel = kernel_size.into().expand("kernel_size", dims).map_err(Error::Runtime)?;
+    let stride = stride.into().expand("stride", dims).map_err(Error::Runtime)?;
+    let dilation = dilation.into().expand("dilation", dims).map_err(Error::Runtime)?;
+    if stride.iter().any(|&s| s <= 0) {
+        return Err(Error::Runtime("non-positive stride is not supported".into()));
+    }
+    if dilation.iter().any(|&d| d <= 0) {
+        return Err(Error::Runtime(format!("dilation should be greater than zero, but got {dilation:?}")));
+    }
+    if kernel.iter().any(|&k| k <= 0) {
+        return Err(Error::Runtime(format!("kernel size should be greater than zero, but got {kernel:?}")));
+    }
+    let pads: Vec<(i64, i64)> = match padding.into().for_module()? {
+        Padding::Explicit(p) => {
+            let p = IntOrTuple(p).expand("padding", dims).map_err(Error::Runtime)?;
+            if p.iter().any(|&v| v < 0) {
+                return Err(Error::Runtime("negative padding is not supported".into()));
+            }
+            p.into_iter().map(|v| (v, v)).collect()
+        }
+        Padding::Valid => vec![(0, 0); dims],
+        Padding::Same => {
+            if stride.iter().any(|&s| s != 1) {
+                return Err(Error::Value("padding='same' is not supported for strided convolutions".into()));
+            }
+            (0..dims)
+                .map(|i| {
+                    let total = dilation[i] * (kernel[i] - 1);
+                    (total / 2, total - total / 2)
+                })
+                .collect()
+        }
+    };
+    let padded: Vec<i64> = (0..dims).map(|i| input[i] as i64 + pads[i].0 + pads[i].1).collect();
+    let reach: Vec<i64> = (0..dims).map(|i| dilation[i] * (kernel[i] - 1) + 1).collect();
+    if padded.iter().zip(&reach).any(|(p, r)| p < r) {
+        let join = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(" x ");
+        return Err(Error::Runtime(format!(
+            "Calculated padded input size per channel: ({}). Kernel size: ({}). Kernel size can't be greater than actual input size",
+            join(&padded),
+            join(&reach)
+        )));
+    }
+    Ok((0..dims)
+        .map(|i| {
+            let output = ((padded[i] - reach[i]) / stride[i] + 1) as usize;
+            let (before, after) = (pads[i].0 as usize, pads[i].1 as usize);
+            let formula = format!(
+                "{} = floor(({} + {before} + {after} − {}·({} − 1) − 1) / {}) + 1 = {output}",
+                names[i], input[i], dilation[i], kernel[i], stride[i]
+            );
+            ConvDimension {
+                name: names[i],
+                input: input[i],
+                kernel: kernel[i] as usize,
+                stride: stride[i] as usize,
+                dilation: dilation[i] as usize,
+                pad_before: before,
+                pad_after: after,
+                output,
+                formula,
+            }
+        })
+        .collect())
+}

@@ -12,6 +12,7 @@ pub use crate::ops::activation::Approximate;
 pub use crate::ops::pad::PadMode;
 use crate::tensor::Tensor;
 use conv::conv_functional;
+pub use conv::{ConvDimension, conv_output_shape};
 
 /// 1-d convolution. PyTorch: `F.conv1d(input, weight, bias=None, stride=1, padding=0,
 /// dilation=1, groups=1)`. `input` is `(N, C, L)` or unbatched `(C, L)`; `weight` is
