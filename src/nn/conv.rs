@@ -1,7 +1,7 @@
 //! `Conv1d`, `Conv2d`, `Conv3d`: the convolution modules. PyTorch: `torch.nn.Conv{1,2,3}d`.
 
 use super::args::{IntOrTuple, Padding, PaddingArg, PaddingMode};
-use super::functional::conv::conv_functional;
+use super::functional::conv::{conv_functional, same_padding_split};
 use super::init::{FanMode, calculate_fan_in_and_fan_out, kaiming_uniform_, uniform_};
 use super::module::TrainingFlag;
 use super::{Module, Parameter};
@@ -246,10 +246,8 @@ impl<const N: usize> ConvBuilder<N> {
             Padding::Same => (0..kernel_size.len())
                 .rev()
                 .flat_map(|i| {
-                    let d = dilation.get(i).copied().unwrap_or(1);
-                    let total = d * (kernel_size[i] - 1);
-                    let before = total.div_euclid(2);
-                    [before, total - before]
+                    let (before, after) = same_padding_split(kernel_size[i], dilation.get(i).copied().unwrap_or(1));
+                    [before, after]
                 })
                 .collect(),
         };

@@ -44,6 +44,29 @@ pub(crate) fn conv_functional(
     if is_batched { out } else { out.squeeze_dim(0) }
 }
 
+/// The 'same' padding of one dim, `(before, after)`: `total = dilation·(k − 1)`, the
+/// smaller half before (Python's floor division, as PyTorch), the rest after. Shared by
+/// `F.conv*`, the modules' padding modes and [`conv_output_shape`].
+pub(crate) fn same_padding_split(kernel: i64, dilation: i64) -> (i64, i64) {
+    let total = dilation * (kernel - 1);
+    let before = total.div_euclid(2);
+    (before, total - before)
+}
+
+/// PyTorch's check that the (dilated) kernel fits in the padded input, per dim, with its
+/// message.
+fn check_kernel_fits(padded: &[i64], reach: &[i64]) -> Result<(), String> {
+    if padded.iter().zip(reach).all(|(p, r)| p >= r) {
+        return Ok(());
+    }
+    let join = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(" x ");
+    Err(format!(
+        "Calculated padded input size per channel: ({}). Kernel size: ({}). Kernel size can't be greater than actual input size",
+        join(padded),
+        join(reach)
+    ))
+}
+
 /// Padding as `_convolution` receives it: PyTorch's symmetric int-or-tuple, or the
 /// per-dim `(before, after)` pairs that 'same' computed.
 enum Pads {
@@ -86,13 +109,7 @@ fn same_padding(
         return Err("padding='same' is not supported for strided convolutions".into());
     }
     let dilation = dilation.expand("dilation", dims)?;
-    Ok((0..dims)
-        .map(|i| {
-            let total = dilation[i] * (weight.shape()[i + 2] as i64 - 1);
-            let before = total.div_euclid(2);
-            (before, total - before)
-        })
-        .collect())
+    Ok((0..dims).map(|i| same_padding_split(weight.shape()[i + 2] as i64, dilation[i])).collect())
 }
 
 /// PyTorch's `_convolution` + `check_shape_forward` for a batched input and explicit
@@ -170,14 +187,7 @@ fn convolution(
     }
     let padded: Vec<i64> = (0..dims).map(|i| xs[i + 2] as i64 + pads[i].0 + pads[i].1).collect();
     let reach: Vec<i64> = (0..dims).map(|i| dilation[i] * (ws[i + 2] as i64 - 1) + 1).collect();
-    if padded.iter().zip(&reach).any(|(p, r)| p < r) {
-        let join = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(" x ");
-        return Err(format!(
-            "Calculated padded input size per channel: ({}). Kernel size: ({}). Kernel size can't be greater than actual input size",
-            join(&padded),
-            join(&reach)
-        ));
-    }
+    check_kernel_fits(&padded, &reach)?;
     if dilation.contains(&0) {
         return Err(format!("dilation should be greater than zero, but got {dilation:?}"));
     }
@@ -276,24 +286,12 @@ pub fn conv_output_shape(
             if stride.iter().any(|&s| s != 1) {
                 return Err(Error::Value("padding='same' is not supported for strided convolutions".into()));
             }
-            (0..dims)
-                .map(|i| {
-                    let total = dilation[i] * (kernel[i] - 1);
-                    (total / 2, total - total / 2)
-                })
-                .collect()
+            (0..dims).map(|i| same_padding_split(kernel[i], dilation[i])).collect()
         }
     };
     let padded: Vec<i64> = (0..dims).map(|i| input[i] as i64 + pads[i].0 + pads[i].1).collect();
     let reach: Vec<i64> = (0..dims).map(|i| dilation[i] * (kernel[i] - 1) + 1).collect();
-    if padded.iter().zip(&reach).any(|(p, r)| p < r) {
-        let join = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(" x ");
-        return Err(Error::Runtime(format!(
-            "Calculated padded input size per channel: ({}). Kernel size: ({}). Kernel size can't be greater than actual input size",
-            join(&padded),
-            join(&reach)
-        )));
-    }
+    check_kernel_fits(&padded, &reach).map_err(Error::Runtime)?;
     Ok((0..dims)
         .map(|i| {
             let output = ((padded[i] - reach[i]) / stride[i] + 1) as usize;
