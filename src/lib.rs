@@ -23,6 +23,8 @@
 //! * [`nn`]: neural-network pieces ([`nn::functional`] for the `F.*` spellings);
 //! * [`random`]: the global generator behind [`manual_seed`].
 
+#![deny(missing_docs)]
+
 pub mod autograd;
 pub mod data;
 pub mod error;
@@ -33,6 +35,13 @@ pub mod optim;
 pub mod random;
 pub mod serialize;
 pub mod tensor;
+
+/// The tutorial (`docs/tutorial`, `docs/zh/tutorial`), compiled only for doc tests: every Rust
+/// code block of every chapter runs under `cargo test`. `build.rs` lists the chapters.
+#[cfg(doctest)]
+pub mod tutorial {
+    include!(concat!(env!("OUT_DIR"), "/tutorial_doctests.rs"));
+}
 
 pub use autograd::{is_grad_enabled, no_grad, set_grad_enabled};
 pub use error::{Error, Result};
