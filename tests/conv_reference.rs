@@ -494,7 +494,7 @@ proptest! {
 
         // ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩; col2im adds into its output, so start from zeros.
         let mut x_grad = vec![0.0f32; x.len()];
-        col2im(&y, &g, &mut x_grad);
+        col2im(&y, &g, 0..rows, &mut x_grad);
         let terms_left = cols.iter().zip(&y).map(|(&a, &b)| a as f64 * b as f64);
         let terms_right = x.iter().zip(&x_grad).map(|(&a, &b)| a as f64 * b as f64);
         let (left, right): (f64, f64) = (terms_left.clone().sum(), terms_right.sum());

@@ -11,11 +11,24 @@
 //! cols (Cg·K, out_len): column l holds the input patch that output position l sees
 //! ```
 //!
-//! * forward, per sample n and group g:  `out[n,g] (Og, L) = W[g] (Og, Cg·K) × cols[n,g] (Cg·K, L)`
-//! * grad_input:  `dcols (Cg·K, L) = W[g]ᵀ (Cg·K, Og) × dout[n,g] (Og, L)`, then col2im
-//! * grad_weight: `dW[g] (Og, Cg·K) += dout[n,g] (Og, L) × cols[n,g]ᵀ (L, Cg·K)`, summed over
-//!   fixed chunks of samples in a fixed order, so the result is the same on any thread count
+//! The work is cut into *tiles* of T output columns (see [`tiles`]): several whole samples
+//! side by side when one sample's column matrix is small (LeNet's layers), or a run of
+//! output rows of one sample when it is large. Per group g and tile:
+//!
+//! * forward:     `out (Og, T) = W[g] (Og, Cg·K) × cols (Cg·K, T)`, then `+ bias`
+//! * grad_weight: `dW[g] (Og, Cg·K) += dout (Og, T) × colsᵀ (T, Cg·K)`
+//! * grad_input:  `dcols (Cg·K, T) = W[g]ᵀ (Cg·K, Og) × dout (Og, T)`, then col2im into dx
 //! * grad_bias:   `db[o] = Σ_n Σ_l dout[n, o, l]`
+//!
+//! Both backward products of a tile run on one thread, one after the other, so the tile's
+//! `dout` and column matrix are read from cache. The weight gradient is summed per fixed
+//! chunk of samples and the chunks' partial sums are added in order: the chunking depends
+//! on the shapes only, so the result is bit-for-bit the same on any number of threads.
+//!
+//! Memory: the column matrix of a tile holds at most [`MAX_COLS_ELEMENTS`] floats (or one
+//! output row's worth, Cg·K·OW, when that is larger), in a per-thread scratch buffer that
+//! is reused from call to call; the whole batch's column matrix is never built. A thread
+//! also keeps a second buffer of at most Og·T floats (a tile of `dout` or of the output).
 //!
 //! Zero padding is folded into im2col (positions outside the input read as 0, and may be
 //! asymmetric); other padding modes are applied by an explicit pad before the convolution.
@@ -23,22 +36,29 @@
 
 use std::ops::Range;
 
-use ndarray::{ArrayView2, ArrayViewMut2, Axis, IxDyn, ShapeBuilder};
+use std::cell::RefCell;
+
+use ndarray::{Array3, ArrayView2, ArrayViewMut2, ArrayViewMut3, Axis, IxDyn, ShapeBuilder, s};
 use rayon::prelude::*;
 
 use super::conv_depthwise;
 use super::gemm::gemm;
+pub(crate) use super::im2col::for_each_row_read;
+pub use super::im2col::{col2im, im2col};
+use super::im2col::{col2im_strided, im2col_strided};
 use crate::autograd::{Backward, record};
 use crate::tensor::{SharedArray, Tensor};
 
-/// Samples whose grad_weight contributions are summed into one partial (a fixed number, so
-/// the reduction order does not depend on how many threads run).
-const SAMPLES_PER_PARTIAL: usize = 4;
-/// Smallest number of output columns worth a task of its own when tiling one sample.
+/// Most floats one tile's column matrix may hold (1 MiB): small enough to stay in cache
+/// between im2col and the GEMM that reads it, and the bound on per-thread scratch memory.
+pub const MAX_COLS_ELEMENTS: usize = 1 << 18;
+/// Fewest output columns worth a forward task of its own when a batch is cut finer to keep
+/// every thread busy.
 const MIN_TILE_COLUMNS: usize = 256;
-/// Most `f32`s one task's column matrix may hold in the forward pass (4 MiB): larger
-/// outputs are tiled, which bounds memory and keeps the matrix in cache.
-const MAX_COLS_ELEMENTS: usize = 1 << 20;
+/// Most partial weight gradients (chunks of samples) in the backward pass...
+const MAX_PARTIALS: usize = 16;
+/// ...and most floats all of them may hold together (16 MiB).
+const MAX_PARTIAL_ELEMENTS: usize = 1 << 22;
 
 /// Everything about one convolution's shapes, in 3-d form. Built from validated arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,27 +131,27 @@ impl ConvGeometry {
         }
     }
 
-    fn in_len(&self) -> usize {
+    pub(crate) fn in_len(&self) -> usize {
         self.input.iter().product()
     }
-    fn out_len(&self) -> usize {
+    pub(crate) fn out_len(&self) -> usize {
         self.output.iter().product()
     }
-    fn kernel_len(&self) -> usize {
+    pub(crate) fn kernel_len(&self) -> usize {
         self.kernel.iter().product()
     }
-    fn group_in(&self) -> usize {
+    pub(crate) fn group_in(&self) -> usize {
         self.in_channels / self.groups
     }
-    fn group_out(&self) -> usize {
+    pub(crate) fn group_out(&self) -> usize {
         self.out_channels / self.groups
     }
     /// Rows of the column matrix: Cg·K.
-    fn col_rows(&self) -> usize {
+    pub(crate) fn col_rows(&self) -> usize {
         self.group_in() * self.kernel_len()
     }
     /// Output "rows" (od, oh) of OW positions each: the unit of tiling.
-    fn out_rows(&self) -> usize {
+    pub(crate) fn out_rows(&self) -> usize {
         self.output[0] * self.output[1]
     }
     /// A 1×1 kernel with stride 1 and no padding: the input already is the column matrix.
@@ -154,110 +174,77 @@ impl ConvGeometry {
     }
 }
 
-/// What one output row reads for one kernel position: the walk shared by im2col, col2im
-/// and the direct depthwise kernels.
-pub(crate) struct RowRead {
-    /// The kernel position, in the column matrix's row order (row-major over (i, j, l)).
-    pub k: usize,
-    /// The output row's index within the visited range of rows.
-    pub local_row: usize,
-    /// Where the input row it reads starts within a channel (`h·W + ...`), or `None` when
-    /// that row lies in the zero padding.
-    pub x_row: Option<usize>,
-    /// The output columns whose input column lies inside the row.
-    pub ow_valid: Range<usize>,
-    /// The input column read by `ow_valid.start` (then every `stride[2]`).
-    pub iw_start: usize,
+/// A block of output columns handled in one go: output rows `rows` of each sample of
+/// `samples`. Either several whole samples (side by side in the column matrix) or some
+/// rows of one sample.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Tile {
+    samples: Range<usize>,
+    rows: Range<usize>,
 }
 
-/// Calls `f` for every kernel position and every output row (od, oh) of `rows`.
-pub(crate) fn for_each_row_read(g: &ConvGeometry, rows: Range<usize>, mut f: impl FnMut(RowRead)) {
-    let [d_in, h_in, w_in] = g.input;
-    let [kd, kh, kw] = g.kernel;
-    let oh_len = g.output[1];
-    for (k, (i, j, l)) in kernel_offsets(kd, kh, kw).enumerate() {
-        let (ow_valid, iw_start) = valid_columns(g, l);
-        for (local_row, r) in rows.clone().enumerate() {
-            let (od, oh) = (r / oh_len, r % oh_len);
-            let id = (od * g.stride[0] + i * g.dilation[0]) as isize - g.pad_before[0] as isize;
-            let ih = (oh * g.stride[1] + j * g.dilation[1]) as isize - g.pad_before[1] as isize;
-            let inside = (0..d_in as isize).contains(&id) && (0..h_in as isize).contains(&ih);
-            let x_row = inside.then(|| (id as usize * h_in + ih as usize) * w_in);
-            f(RowRead { k, local_row, x_row, ow_valid: ow_valid.clone(), iw_start });
+impl Tile {
+    /// Output columns per sample.
+    fn width(&self, g: &ConvGeometry) -> usize {
+        self.rows.len() * g.output[2]
+    }
+}
+
+/// Cuts `samples` into tiles of at most `max_columns` output columns (but at least one
+/// output row). Whole samples go side by side only on the im2col path: the direct and
+/// pointwise paths read each sample's input in place.
+fn tiles(g: &ConvGeometry, samples: Range<usize>, max_columns: usize) -> Vec<Tile> {
+    let (out_rows, out_len) = (g.out_rows(), g.out_len());
+    let side_by_side = !g.is_direct() && !g.is_pointwise();
+    let mut tiles = Vec::new();
+    if max_columns >= out_len && side_by_side {
+        let per_tile = (max_columns / out_len.max(1)).max(1);
+        for start in samples.clone().step_by(per_tile) {
+            tiles.push(Tile { samples: start..(start + per_tile).min(samples.end), rows: 0..out_rows });
+        }
+    } else {
+        // The direct kernels' backward walks whole samples.
+        let rows_per_tile = if g.is_direct() { out_rows } else { (max_columns / g.output[2].max(1)).max(1) };
+        for n in samples {
+            for start in (0..out_rows).step_by(rows_per_tile.max(1)) {
+                tiles.push(Tile { samples: n..n + 1, rows: start..(start + rows_per_tile).min(out_rows) });
+            }
         }
     }
+    tiles
 }
 
-/// Fills `cols` (Cg·K rows × the columns of output rows `rows`) with the input patches of
-/// one group of one sample, `x` being that group's (Cg, D, H, W) input. Out-of-range
-/// positions (the zero padding) read as 0.
-pub fn im2col(x: &[f32], g: &ConvGeometry, rows: Range<usize>, cols: &mut [f32]) {
-    let ow_len = g.output[2];
-    let width = rows.len() * ow_len;
-    debug_assert_eq!(cols.len(), g.col_rows() * width);
-    let sw = g.stride[2];
-    for c in 0..g.group_in() {
-        let x_c = &x[c * g.in_len()..(c + 1) * g.in_len()];
-        for_each_row_read(g, rows.clone(), |read| {
-            let col_row = (c * g.kernel_len() + read.k) * width + read.local_row * ow_len;
-            let out_row = &mut cols[col_row..col_row + ow_len];
-            let Some(x_row) = read.x_row else {
-                out_row.fill(0.0);
-                return;
-            };
-            let x_row = &x_c[x_row..x_row + g.input[2]];
-            out_row[..read.ow_valid.start].fill(0.0);
-            out_row[read.ow_valid.end..].fill(0.0);
-            let valid = &mut out_row[read.ow_valid.clone()];
-            if sw == 1 {
-                valid.copy_from_slice(&x_row[read.iw_start..read.iw_start + valid.len()]);
-            } else {
-                for (i, v) in valid.iter_mut().enumerate() {
-                    *v = x_row[read.iw_start + i * sw];
-                }
-            }
-        });
+/// The largest tile width whose column matrix fits [`MAX_COLS_ELEMENTS`], in whole output
+/// rows (at least one).
+fn max_tile_columns(g: &ConvGeometry) -> usize {
+    let row_elements = (g.col_rows() * g.output[2]).max(1);
+    (MAX_COLS_ELEMENTS / row_elements).max(1) * g.output[2]
+}
+
+thread_local! {
+    /// Per-thread scratch: the column matrix, and a tile of `dout` or of the output. Kept
+    /// between calls, so a training loop does not allocate (and page-fault) them each step.
+    static SCRATCH: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
+}
+
+/// Runs `f` with this thread's two scratch buffers (fresh ones if they are already in use).
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<f32>, &mut Vec<f32>) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffers) => {
+            let [cols, tile] = &mut *buffers;
+            f(cols, tile)
+        }
+        Err(_) => f(&mut Vec::new(), &mut Vec::new()),
+    })
+}
+
+/// The first `len` floats of `buffer`, grown if needed. The contents are stale: callers
+/// overwrite every element they read.
+fn scratch(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
     }
-}
-
-/// The adjoint of [`im2col`]: adds every column entry back onto the input position it was
-/// read from (`x_grad += col2imᵀ`); entries that came from the padding are dropped.
-pub fn col2im(cols: &[f32], g: &ConvGeometry, x_grad: &mut [f32]) {
-    let (ow_len, width, sw) = (g.output[2], g.out_len(), g.stride[2]);
-    for c in 0..g.group_in() {
-        let x_c = &mut x_grad[c * g.in_len()..(c + 1) * g.in_len()];
-        for_each_row_read(g, 0..g.out_rows(), |read| {
-            let Some(x_row) = read.x_row else { return };
-            let col_row = (c * g.kernel_len() + read.k) * width + read.local_row * ow_len;
-            let valid = &cols[col_row + read.ow_valid.start..col_row + read.ow_valid.end];
-            let x_row = &mut x_c[x_row..x_row + g.input[2]];
-            if sw == 1 {
-                x_row[read.iw_start..read.iw_start + valid.len()].iter_mut().zip(valid).for_each(|(x, v)| *x += v);
-            } else {
-                for (i, v) in valid.iter().enumerate() {
-                    x_row[read.iw_start + i * sw] += v;
-                }
-            }
-        });
-    }
-}
-
-/// The kernel positions (i, j, l) in row-major order: the row order of the column matrix.
-fn kernel_offsets(kd: usize, kh: usize, kw: usize) -> impl Iterator<Item = (usize, usize, usize)> {
-    (0..kd).flat_map(move |i| (0..kh).flat_map(move |j| (0..kw).map(move |l| (i, j, l))))
-}
-
-/// For kernel column `l`: the output columns `ow` whose input column
-/// `iw = ow·sw + l·dw − pw` lies inside the input, and the `iw` of the first of them.
-fn valid_columns(g: &ConvGeometry, l: usize) -> (Range<usize>, usize) {
-    let (sw, pw, w_in, ow_len) = (g.stride[2], g.pad_before[2] as isize, g.input[2] as isize, g.output[2]);
-    let offset = (l * g.dilation[2]) as isize - pw; // iw = ow·sw + offset
-    let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(sw) };
-    let last = if w_in - 1 - offset < 0 { 0 } else { ((w_in - 1 - offset) as usize / sw + 1).min(ow_len) };
-    let range = first.min(last)..last;
-    // An empty range (the kernel column lies wholly in the padding) reads nothing.
-    let iw_start = if range.is_empty() { 0 } else { (range.start as isize * sw as isize + offset) as usize };
-    (range, iw_start)
+    &mut buffer[..len]
 }
 
 /// Convolves already-validated arguments: `input` (N, C, *spatial) with `weight`
@@ -280,72 +267,124 @@ fn contiguous(a: &SharedArray) -> std::borrow::Cow<'_, [f32]> {
     }
 }
 
-/// The forward pass: one GEMM per (sample, group, tile of output rows), in parallel.
+/// The slices one group of one sample reads: its input (Cg, D, H, W) and its weights as a
+/// matrix (Og, Cg·K).
+struct GroupData<'a> {
+    x: &'a [f32],
+    w: &'a [f32],
+    g: &'a ConvGeometry,
+}
+
+impl<'a> GroupData<'a> {
+    fn input(&self, n: usize, group: usize) -> &'a [f32] {
+        let (cg, in_len) = (self.g.group_in(), self.g.in_len());
+        &self.x[(n * self.g.in_channels + group * cg) * in_len..][..cg * in_len]
+    }
+    fn weight(&self, group: usize) -> ArrayView2<'a, f32> {
+        let (og, col_rows) = (self.g.group_out(), self.g.col_rows());
+        ArrayView2::from_shape((og, col_rows), &self.w[group * og * col_rows..][..og * col_rows]).expect("weight")
+    }
+    /// The pointwise path's column matrix: the input itself, restricted to the tile's columns.
+    fn pointwise_columns(&self, n: usize, group: usize, tile: &Tile) -> ArrayView2<'a, f32> {
+        let (cg, in_len, ow) = (self.g.group_in(), self.g.in_len(), self.g.output[2]);
+        let x = ArrayView2::from_shape((cg, in_len), self.input(n, group)).expect("pointwise input");
+        x.slice_move(s![.., tile.rows.start * ow..tile.rows.end * ow])
+    }
+}
+
+/// The forward pass: the batch is cut into tiles (finer than the batch when it is small, so
+/// every thread has work), each tile computed by one task for every group.
 fn conv_forward(x: &SharedArray, w: &SharedArray, bias: Option<&SharedArray>, g: &ConvGeometry) -> SharedArray {
     let (x, w) = (contiguous(x), contiguous(w));
-    let (cg, og, out_len, col_rows) = (g.group_in(), g.group_out(), g.out_len(), g.col_rows());
-    let mut out = ndarray::Array3::<f32>::zeros((g.batch * g.groups, og, out_len));
+    let bias = bias.map(contiguous);
+    let data = GroupData { x: &x, w: &w, g };
+    let out_len = g.out_len();
+    let mut out = Array3::<f32>::zeros((g.batch, g.out_channels, out_len));
 
-    // Split each (sample, group) into tiles of whole output rows when there are too few
-    // (sample, group) pairs to keep every thread busy.
-    let pairs = g.batch * g.groups;
-    let threads = rayon::current_num_threads();
-    let rows_per_tile = if pairs >= 2 * threads || g.is_pointwise() {
-        g.out_rows()
-    } else {
-        let tiles_wanted = (2 * threads).div_ceil(pairs.max(1));
-        let min_rows = MIN_TILE_COLUMNS.div_ceil(g.output[2].max(1));
-        g.out_rows().div_ceil(tiles_wanted).max(min_rows).max(1)
-    };
-    let rows_per_tile = if g.is_pointwise() {
-        rows_per_tile
-    } else {
-        rows_per_tile.min(MAX_COLS_ELEMENTS / (col_rows * g.output[2]).max(1)).max(1)
-    };
-    let ow = g.output[2];
-    let mut jobs = Vec::new();
-    for (pair, mut rest) in out.outer_iter_mut().enumerate() {
-        let mut row_start = 0;
-        while row_start < g.out_rows() {
-            let rows = rows_per_tile.min(g.out_rows() - row_start);
-            let (tile, tail) = rest.split_at(Axis(1), rows * ow);
-            jobs.push((pair, row_start..row_start + rows, tile));
+    let tasks_wanted = 2 * rayon::current_num_threads();
+    let columns_wanted = (g.batch * out_len).div_ceil(tasks_wanted).max(MIN_TILE_COLUMNS);
+    let tiles = tiles(g, 0..g.batch, columns_wanted.min(max_tile_columns(g)));
+    // Each tile's block of the output: (samples, O, tile columns), disjoint views.
+    let mut jobs = Vec::with_capacity(tiles.len());
+    let mut rest = out.view_mut();
+    let mut columns_left = 0; // Of the current sample, when tiles cut it into rows.
+    let mut sample_rest: Option<ArrayViewMut3<f32>> = None;
+    for tile in tiles {
+        let block = if tile.rows.len() == g.out_rows() {
+            let (block, tail) = rest.split_at(Axis(0), tile.samples.len());
             rest = tail;
-            row_start += rows;
-        }
-    }
-    jobs.into_par_iter().for_each_init(Vec::new, |cols: &mut Vec<f32>, (pair, rows, out_tile)| {
-        let (n, group) = (pair / g.groups, pair % g.groups);
-        let x_group = &x[(n * g.in_channels + group * cg) * g.in_len()..][..cg * g.in_len()];
-        let w_group =
-            ArrayView2::from_shape((og, col_rows), &w[group * og * col_rows..][..og * col_rows]).expect("weight");
-        if g.is_direct() {
-            let w_group = &w[group * og * col_rows..][..og * col_rows];
-            conv_depthwise::forward(x_group, w_group, g, rows, out_tile);
-            return;
-        }
-        let width = out_tile.ncols();
-        let columns: ArrayView2<f32> = if g.is_pointwise() {
-            ArrayView2::from_shape((cg, out_len), x_group).expect("pointwise input")
+            block
         } else {
-            cols.resize(col_rows * width, 0.0);
-            im2col(x_group, g, rows, cols);
-            ArrayView2::from_shape((col_rows, width), &cols[..]).expect("cols")
-        };
-        // (Og, Cg·K) × (Cg·K, tile) → (Og, tile)
-        gemm(1.0, w_group, columns, 0.0, out_tile);
-    });
-
-    if let Some(bias) = bias {
-        let bias = contiguous(bias);
-        for (pair, mut out_pair) in out.outer_iter_mut().enumerate() {
-            let group = pair % g.groups;
-            for (o, mut row) in out_pair.outer_iter_mut().enumerate() {
-                row += bias[group * og + o];
+            if columns_left == 0 {
+                let (sample, tail) = rest.split_at(Axis(0), 1);
+                (sample_rest, rest, columns_left) = (Some(sample), tail, out_len);
             }
+            let (block, tail) = sample_rest.take().expect("a sample is open").split_at(Axis(2), tile.width(g));
+            (sample_rest, columns_left) = (Some(tail), columns_left - tile.width(g));
+            block
+        };
+        jobs.push((tile, block));
+    }
+    jobs.into_par_iter().for_each(|(tile, mut block)| {
+        with_scratch(|cols, tile_out| {
+            for group in 0..g.groups {
+                let channels = group * g.group_out()..(group + 1) * g.group_out();
+                forward_tile(&data, group, &tile, block.slice_mut(s![.., channels.clone(), ..]), cols, tile_out);
+                if let Some(bias) = &bias {
+                    for mut sample in block.outer_iter_mut() {
+                        for (o, mut row) in sample.slice_mut(s![channels.clone(), ..]).outer_iter_mut().enumerate() {
+                            row += bias[channels.start + o];
+                        }
+                    }
+                }
+            }
+        })
+    });
+    out.into_shared().into_shape_with_order(IxDyn(&g.output_shape())).expect("output shape")
+}
+
+/// One group of one tile: `out` is the tile's (samples, Og, width) block of the output.
+fn forward_tile(
+    data: &GroupData,
+    group: usize,
+    tile: &Tile,
+    mut out: ArrayViewMut3<f32>,
+    cols: &mut Vec<f32>,
+    tile_out: &mut Vec<f32>,
+) {
+    let g = data.g;
+    let (og, col_rows, width) = (g.group_out(), g.col_rows(), tile.width(g));
+    let w_group = data.weight(group);
+    if g.is_direct() {
+        let w_flat = w_group.as_slice().expect("contiguous weight");
+        let n = tile.samples.start;
+        conv_depthwise::forward(data.input(n, group), w_flat, g, tile.rows.clone(), out.index_axis_mut(Axis(0), 0));
+        return;
+    }
+    if g.is_pointwise() {
+        let n = tile.samples.start;
+        // (Og, Cg) × (Cg, width) → (Og, width)
+        gemm(1.0, w_group, data.pointwise_columns(n, group, tile), 0.0, out.index_axis_mut(Axis(0), 0));
+        return;
+    }
+    let samples = tile.samples.len();
+    let total = samples * width;
+    let cols = scratch(cols, col_rows * total);
+    for (s, n) in tile.samples.clone().enumerate() {
+        im2col_strided(data.input(n, group), g, tile.rows.clone(), &mut cols[s * width..], total);
+    }
+    let cols = ArrayView2::from_shape((col_rows, total), &cols[..]).expect("cols");
+    if samples == 1 {
+        // (Og, Cg·K) × (Cg·K, width) → (Og, width), straight into the output.
+        gemm(1.0, w_group, cols, 0.0, out.index_axis_mut(Axis(0), 0));
+    } else {
+        // (Og, Cg·K) × (Cg·K, S·width) → (Og, S·width), then each sample's columns to its place.
+        let mut product = ArrayViewMut2::from_shape((og, total), scratch(tile_out, og * total)).expect("tile");
+        gemm(1.0, w_group, cols, 0.0, product.view_mut());
+        for (s, mut sample) in out.outer_iter_mut().enumerate() {
+            sample.assign(&product.slice(s![.., s * width..(s + 1) * width]));
         }
     }
-    out.into_shared().into_shape_with_order(IxDyn(&g.output_shape())).expect("output shape")
 }
 
 /// Convolution backward. Saved: the input and the weight (the column matrices are
@@ -364,10 +403,15 @@ impl Backward for ConvBackward {
     fn backward(&self, grad: &SharedArray, needs: &[bool]) -> Vec<Option<SharedArray>> {
         let g = &self.geometry;
         let dout = contiguous(grad);
-        let mut grads = vec![
-            needs[0].then(|| grad_input(&dout, &self.weight, g)),
-            needs[1].then(|| grad_weight(&dout, &self.input, g)),
-        ];
+        let (x, w) = (contiguous(&self.input), contiguous(&self.weight));
+        let (grad_input, grad_weight) = conv_backward(&dout, &x, &w, g, needs[0], needs[1]);
+        let input_shape: Vec<usize> = [&[g.batch, g.in_channels][..], &g.input[3 - g.spatial_dims..]].concat();
+        let weight_shape: Vec<usize> = [&[g.out_channels, g.group_in()][..], &g.kernel[3 - g.spatial_dims..]].concat();
+        let as_array = |shape: &[usize], values: Vec<f32>| {
+            ndarray::ArrayD::from_shape_vec(IxDyn(shape), values).expect("gradient shape").into_shared()
+        };
+        let mut grads =
+            vec![grad_input.map(|dx| as_array(&input_shape, dx)), grad_weight.map(|dw| as_array(&weight_shape, dw))];
         if self.has_bias {
             grads.push(needs[2].then(|| grad_bias(&dout, g)));
         }
@@ -375,89 +419,155 @@ impl Backward for ConvBackward {
     }
 }
 
-fn grad_input(dout: &[f32], weight: &SharedArray, g: &ConvGeometry) -> SharedArray {
-    let w = contiguous(weight);
-    let (cg, og, out_len, col_rows, in_len) = (g.group_in(), g.group_out(), g.out_len(), g.col_rows(), g.in_len());
-    let mut dx = vec![0.0f32; g.batch * g.in_channels * in_len];
-    // Each (sample, group) owns a disjoint slice of dx: no two tasks write the same element.
-    dx.par_chunks_mut(cg * in_len).enumerate().for_each_init(Vec::new, |dcols: &mut Vec<f32>, (pair, dx_group)| {
-        let (n, group) = (pair / g.groups, pair % g.groups);
-        let w_group =
-            ArrayView2::from_shape((og, col_rows), &w[group * og * col_rows..][..og * col_rows]).expect("weight");
-        let dout_group =
-            ArrayView2::from_shape((og, out_len), &dout[(n * g.out_channels + group * og) * out_len..][..og * out_len])
-                .expect("dout");
-        if g.is_direct() {
-            let w_group = &w[group * og * col_rows..][..og * col_rows];
-            conv_depthwise::grad_input(dout_group.as_slice().expect("contiguous"), w_group, g, dx_group);
-        } else if g.is_pointwise() {
-            // (Cg, Og) × (Og, L) → (Cg, L), written straight into dx.
-            let dx_view = ArrayViewMut2::from_shape((cg, in_len), dx_group).expect("dx");
-            gemm(1.0, w_group.t(), dout_group, 0.0, dx_view);
-        } else {
-            dcols.resize(col_rows * out_len, 0.0);
-            let dcols_view = ArrayViewMut2::from_shape((col_rows, out_len), &mut dcols[..]).expect("dcols");
-            // (Cg·K, Og) × (Og, L) → (Cg·K, L)
-            gemm(1.0, w_group.t(), dout_group, 0.0, dcols_view);
-            col2im(dcols, g, dx_group);
-        }
-    });
-    let shape: Vec<usize> = [&[g.batch, g.in_channels][..], &g.input[3 - g.spatial_dims..]].concat();
-    ndarray::ArrayD::from_shape_vec(IxDyn(&shape), dx).expect("input shape").into_shared()
-}
-
-fn grad_weight(dout: &[f32], input: &SharedArray, g: &ConvGeometry) -> SharedArray {
-    let x = contiguous(input);
-    let (cg, og, out_len, col_rows, in_len) = (g.group_in(), g.group_out(), g.out_len(), g.col_rows(), g.in_len());
-    let weight_len = g.out_channels * col_rows;
-    let chunks: Vec<Range<usize>> =
-        (0..g.batch).step_by(SAMPLES_PER_PARTIAL).map(|s| s..(s + SAMPLES_PER_PARTIAL).min(g.batch)).collect();
-    // One partial sum per fixed chunk of samples, computed in parallel...
-    let partials: Vec<Vec<f32>> = chunks
+/// grad_input and grad_weight together: one task per fixed chunk of samples, which owns
+/// that chunk's slice of `dx` and computes its partial sum of `dW`, tile by tile.
+fn conv_backward(
+    dout: &[f32],
+    x: &[f32],
+    w: &[f32],
+    g: &ConvGeometry,
+    needs_input: bool,
+    needs_weight: bool,
+) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    if !needs_input && !needs_weight {
+        return (None, None);
+    }
+    let data = GroupData { x, w, g };
+    let weight_len = g.out_channels * g.col_rows();
+    let sample_len = g.in_channels * g.in_len();
+    // The chunking depends on the shapes only, never on the thread count.
+    let partials = g.batch.min(MAX_PARTIALS).min(MAX_PARTIAL_ELEMENTS / weight_len.max(1)).max(1);
+    let chunk = g.batch.div_ceil(partials).max(1);
+    let mut dx = vec![0.0f32; if needs_input { g.batch * sample_len } else { 0 }];
+    let chunks: Vec<(Range<usize>, &mut [f32])> = if needs_input {
+        dx.chunks_mut(chunk * sample_len.max(1))
+            .enumerate()
+            .map(|(i, dx)| (i * chunk..((i + 1) * chunk).min(g.batch), dx))
+            .collect()
+    } else {
+        (0..g.batch).step_by(chunk).map(|start| (start..(start + chunk).min(g.batch), &mut [][..])).collect()
+    };
+    let partial_sums: Vec<Vec<f32>> = chunks
         .into_par_iter()
-        .map(|samples| {
-            let mut partial = vec![0.0f32; weight_len];
-            let mut cols = Vec::new();
-            for n in samples {
+        .map(|(samples, dx_chunk)| {
+            let mut dw = vec![0.0f32; if needs_weight { weight_len } else { 0 }];
+            with_scratch(|cols, dout_tile| {
                 for group in 0..g.groups {
-                    let x_group = &x[(n * g.in_channels + group * cg) * in_len..][..cg * in_len];
-                    if g.is_direct() {
-                        let dout_group = &dout[(n * g.out_channels + group * og) * out_len..][..og * out_len];
-                        let dw = &mut partial[group * og * col_rows..][..og * col_rows];
-                        conv_depthwise::grad_weight(dout_group, x_group, g, dw);
-                        continue;
+                    for tile in tiles(g, samples.clone(), max_tile_columns(g)) {
+                        let dx_chunk = needs_input.then_some(&mut *dx_chunk);
+                        let dw = needs_weight.then_some(&mut dw[..]);
+                        backward_tile(&data, dout, group, &tile, samples.start, dx_chunk, dw, cols, dout_tile);
                     }
-                    let columns = if g.is_pointwise() {
-                        ArrayView2::from_shape((cg, out_len), x_group).expect("pointwise input")
-                    } else {
-                        cols.resize(col_rows * out_len, 0.0);
-                        im2col(x_group, g, 0..g.out_rows(), &mut cols);
-                        ArrayView2::from_shape((col_rows, out_len), &cols[..]).expect("cols")
-                    };
-                    let dout_group = ArrayView2::from_shape(
-                        (og, out_len),
-                        &dout[(n * g.out_channels + group * og) * out_len..][..og * out_len],
-                    )
-                    .expect("dout");
-                    let dw = ArrayViewMut2::from_shape(
-                        (og, col_rows).strides((col_rows, 1)),
-                        &mut partial[group * og * col_rows..][..og * col_rows],
-                    )
-                    .expect("dw");
-                    // (Og, L) × (L, Cg·K) → (Og, Cg·K), accumulated (β = 1).
-                    gemm(1.0, dout_group, columns.t(), 1.0, dw);
                 }
-            }
-            partial
+            });
+            dw
         })
         .collect();
-    // ...then added in chunk order, whatever the thread count.
-    let mut total = vec![0.0f32; weight_len];
-    for partial in partials {
-        total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+    // The partial sums, added in chunk order.
+    let grad_weight = needs_weight.then(|| {
+        let mut total = vec![0.0f32; weight_len];
+        for partial in partial_sums {
+            total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+        }
+        total
+    });
+    (needs_input.then_some(dx), grad_weight)
+}
+
+/// Both backward products of one group of one tile. `dx_chunk` is the input gradient of
+/// the samples from `first_sample` on; `dw` the chunk's partial weight gradient.
+#[allow(clippy::too_many_arguments)]
+fn backward_tile(
+    data: &GroupData,
+    dout: &[f32],
+    group: usize,
+    tile: &Tile,
+    first_sample: usize,
+    dx_chunk: Option<&mut [f32]>,
+    dw: Option<&mut [f32]>,
+    cols: &mut Vec<f32>,
+    dout_tile: &mut Vec<f32>,
+) {
+    let g = data.g;
+    let (cg, og, col_rows, in_len, out_len) = (g.group_in(), g.group_out(), g.col_rows(), g.in_len(), g.out_len());
+    let (width, samples, ow) = (tile.width(g), tile.samples.len(), g.output[2]);
+    let total = samples * width;
+    let w_group = data.weight(group);
+    let dout_group = |n: usize| &dout[(n * g.out_channels + group * og) * out_len..][..og * out_len];
+    // Where sample n's group lies in dx_chunk.
+    let dx_group = |n: usize| {
+        let start = ((n - first_sample) * g.in_channels + group * cg) * in_len;
+        start..start + cg * in_len
+    };
+    let mut dw = dw.map(|dw| {
+        ArrayViewMut2::from_shape(
+            (og, col_rows).strides((col_rows, 1)),
+            &mut dw[group * og * col_rows..][..og * col_rows],
+        )
+        .expect("dw")
+    });
+
+    if g.is_direct() {
+        let n = tile.samples.start;
+        let w_flat = w_group.as_slice().expect("contiguous weight");
+        if let Some(dw) = dw.as_mut() {
+            conv_depthwise::grad_weight(dout_group(n), data.input(n, group), g, dw.as_slice_mut().expect("dw"));
+        }
+        if let Some(dx) = dx_chunk {
+            let range = dx_group(n);
+            conv_depthwise::grad_input(dout_group(n), w_flat, g, &mut dx[range]);
+        }
+        return;
     }
-    let shape: Vec<usize> = [&[g.out_channels, cg][..], &g.kernel[3 - g.spatial_dims..]].concat();
-    ndarray::ArrayD::from_shape_vec(IxDyn(&shape), total).expect("weight shape").into_shared()
+
+    // The tile of dout, (Og, total): a view of dout for one sample, gathered for several.
+    let columns = tile.rows.start * ow..tile.rows.end * ow;
+    let dout_view = if samples == 1 {
+        let n = tile.samples.start;
+        ArrayView2::from_shape((og, out_len), dout_group(n)).expect("dout").slice_move(s![.., columns.clone()])
+    } else {
+        let gathered = scratch(dout_tile, og * total);
+        for (s, n) in tile.samples.clone().enumerate() {
+            for (o, row) in dout_group(n).chunks_exact(out_len).enumerate() {
+                gathered[o * total + s * width..][..width].copy_from_slice(&row[columns.clone()]);
+            }
+        }
+        ArrayView2::from_shape((og, total), &gathered[..]).expect("dout tile")
+    };
+
+    if g.is_pointwise() {
+        let n = tile.samples.start;
+        if let Some(dw) = dw.as_mut() {
+            // (Og, width) × (width, Cg) → (Og, Cg), accumulated.
+            gemm(1.0, dout_view, data.pointwise_columns(n, group, tile).t(), 1.0, dw.view_mut());
+        }
+        if let Some(dx) = dx_chunk {
+            let range = dx_group(n);
+            let dx_view = ArrayViewMut2::from_shape((cg, in_len), &mut dx[range]).expect("dx");
+            // (Cg, Og) × (Og, width) → (Cg, width), written straight into dx.
+            gemm(1.0, w_group.t(), dout_view, 0.0, dx_view.slice_move(s![.., columns]));
+        }
+        return;
+    }
+
+    let cols = scratch(cols, col_rows * total);
+    if let Some(dw) = dw.as_mut() {
+        for (s, n) in tile.samples.clone().enumerate() {
+            im2col_strided(data.input(n, group), g, tile.rows.clone(), &mut cols[s * width..], total);
+        }
+        let cols = ArrayView2::from_shape((col_rows, total), &cols[..]).expect("cols");
+        // (Og, total) × (total, Cg·K) → (Og, Cg·K), accumulated (β = 1).
+        gemm(1.0, dout_view, cols.t(), 1.0, dw.view_mut());
+    }
+    if let Some(dx) = dx_chunk {
+        // (Cg·K, Og) × (Og, total) → (Cg·K, total), in the same buffer the columns were in.
+        let dcols = ArrayViewMut2::from_shape((col_rows, total), &mut cols[..]).expect("dcols");
+        gemm(1.0, w_group.t(), dout_view, 0.0, dcols);
+        for (s, n) in tile.samples.clone().enumerate() {
+            let range = dx_group(n);
+            col2im_strided(&cols[s * width..], g, tile.rows.clone(), total, &mut dx[range]);
+        }
+    }
 }
 
 fn grad_bias(dout: &[f32], g: &ConvGeometry) -> SharedArray {

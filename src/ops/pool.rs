@@ -220,16 +220,23 @@ fn max_pool_plane(
         let mut best = f32::NEG_INFINITY;
         let mut best_at = if rows.is_empty() || cols.is_empty() { -1 } else { (rows.start * w_in + cols.start) as i64 };
         let mut saw_nan = false;
-        for h in rows.clone().step_by(dh) {
-            let row = &x[h * w_in..(h + 1) * w_in];
-            for w in cols.clone().step_by(dw) {
-                // Selects rather than a branch: a branch on `v > best` mispredicts on random
-                // data and makes the loop 2-3× slower.
-                let v = row[w];
-                let take = v > best;
-                best = if take { v } else { best };
-                best_at = if take { (h * w_in + w) as i64 } else { best_at };
-                saw_nan |= v.is_nan();
+        let mut visit = |at: usize| {
+            // Selects rather than a branch: a branch on `v > best` mispredicts on random
+            // data and makes the loop 2-3× slower.
+            let v = x[at];
+            let take = v > best;
+            best = if take { v } else { best };
+            best_at = if take { at as i64 } else { best_at };
+            saw_nan |= v.is_nan();
+        };
+        if dh == 1 && dw == 1 {
+            // The common case, without `step_by` (whose setup divides, once per window).
+            for h in rows.clone() {
+                cols.clone().for_each(|w| visit(h * w_in + w));
+            }
+        } else {
+            for h in rows.clone().step_by(dh) {
+                cols.clone().step_by(dw).for_each(|w| visit(h * w_in + w));
             }
         }
         if saw_nan {
