@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release --example gaussian_blur -- [--sigma 2.0] [--kernel-size 13]
 //!     [--input data/images/china.jpg] [--output target/china_blurred.png]
+//!     [--width 320] [--save-input target/china_before.png]
 //! ```
 //!
 //! The kernel is `G(i, j) = exp(−(i² + j²) / (2σ²))`, normalised to sum to 1, for
@@ -12,6 +13,9 @@
 //! bias=False, padding_mode='reflect')` with `requires_grad_(false)`: nothing is learned,
 //! this is classical image processing written as a convolution layer. Reflect padding
 //! keeps the borders from darkening (zeros padding would blend in black).
+//!
+//! `--width` resizes the photo first (keeping its aspect ratio; by default it keeps its
+//! size), and `--save-input` also writes the image as it went in, for a before/after pair.
 
 use std::time::Instant;
 
@@ -23,6 +27,8 @@ struct Args {
     kernel_size: usize,
     input: String,
     output: String,
+    width: u32,
+    save_input: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -31,6 +37,8 @@ fn parse_args() -> Result<Args, String> {
         kernel_size: 0,
         input: "data/images/china.jpg".into(),
         output: "target/china_blurred.png".into(),
+        width: 0,
+        save_input: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -40,8 +48,12 @@ fn parse_args() -> Result<Args, String> {
             "--kernel-size" => args.kernel_size = value()?.parse().map_err(|e| format!("--kernel-size: {e}"))?,
             "--input" => args.input = value()?,
             "--output" => args.output = value()?,
+            "--width" => args.width = value()?.parse().map_err(|e| format!("--width: {e}"))?,
+            "--save-input" => args.save_input = Some(value()?),
             other => {
-                return Err(format!("unknown argument {other}; expected --sigma, --kernel-size, --input, --output"));
+                return Err(format!(
+                    "unknown argument {other}; expected --sigma, --kernel-size, --input, --output, --width, --save-input"
+                ));
             }
         }
     }
@@ -71,7 +83,17 @@ fn gaussian_kernel(kernel_size: usize, sigma: f32) -> Vec<f32> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
-    let image = image::open(&args.input).map_err(|e| format!("cannot read {}: {e}", args.input))?.to_rgb8();
+    let mut photo = image::open(&args.input).map_err(|e| format!("cannot read {}: {e}", args.input))?;
+    if args.width > 0 {
+        photo = photo.resize(args.width, u32::MAX, image::imageops::FilterType::Lanczos3);
+    }
+    let image = photo.to_rgb8();
+    if let Some(path) = &args.save_input {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        image.save(path).map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
     let (width, height) = image.dimensions();
     let (w, h) = (width as usize, height as usize);
 
