@@ -299,7 +299,13 @@ fn conv_forward(x: &SharedArray, w: &SharedArray, bias: Option<&SharedArray>, g:
     let bias = bias.map(contiguous);
     let data = GroupData { x: &x, w: &w, g };
     let out_len = g.out_len();
-    let mut out = Array3::<f32>::zeros((g.batch, g.out_channels, out_len));
+    let shape = (g.batch, g.out_channels, out_len);
+    // The direct kernels accumulate into the output; the GEMMs overwrite it.
+    let mut out = if g.is_direct() {
+        Array3::from_shape_vec(shape, super::zeroed(shape.0 * shape.1 * shape.2)).expect("output shape")
+    } else {
+        Array3::<f32>::zeros(shape)
+    };
 
     let tasks_wanted = 2 * rayon::current_num_threads();
     let columns_wanted = (g.batch * out_len).div_ceil(tasks_wanted).max(MIN_TILE_COLUMNS);
@@ -438,7 +444,7 @@ fn conv_backward(
     // The chunking depends on the shapes only, never on the thread count.
     let partials = g.batch.min(MAX_PARTIALS).min(MAX_PARTIAL_ELEMENTS / weight_len.max(1)).max(1);
     let chunk = g.batch.div_ceil(partials).max(1);
-    let mut dx = vec![0.0f32; if needs_input { g.batch * sample_len } else { 0 }];
+    let mut dx = super::zeroed(if needs_input { g.batch * sample_len } else { 0 });
     let chunks: Vec<(Range<usize>, &mut [f32])> = if needs_input {
         dx.chunks_mut(chunk * sample_len.max(1))
             .enumerate()

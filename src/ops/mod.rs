@@ -8,10 +8,10 @@ pub mod batch_norm;
 pub mod broadcast;
 pub mod conv;
 mod conv_depthwise;
-mod im2col;
 pub mod dropout;
 pub mod embedding;
 pub mod gemm;
+mod im2col;
 pub mod join;
 pub mod matmul;
 pub mod minmax;
@@ -95,3 +95,13 @@ macro_rules! dims_from_int {
 }
 // Conversions only: several integer types so that literals (`1`, `[0, 2]`) infer.
 dims_from_int!(i32, i64, isize, usize);
+
+/// `n` zeros, written eagerly. For buffers that are accumulated into (`+=`): `vec![0.0; n]`
+/// asks the allocator for zeroed memory, which for large sizes is fresh pages from the OS
+/// mapped lazily to the shared zero page, so the first `+=` on each page faults twice (once
+/// to read, once to copy on write). Writing the zeros up front faults each page once.
+pub(crate) fn zeroed(n: usize) -> Vec<f32> {
+    let mut v = Vec::with_capacity(n);
+    v.resize(n, 0.0);
+    v
+}

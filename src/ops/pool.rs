@@ -268,7 +268,7 @@ impl Backward for MaxPoolBackward {
     fn backward(&self, grad: &SharedArray, _needs: &[bool]) -> Vec<Option<SharedArray>> {
         let dout = contiguous(grad);
         let planes = self.indices.len().checked_div(self.out_len).unwrap_or(0);
-        let mut dx = vec![0.0f32; planes * self.in_len];
+        let mut dx = super::zeroed(planes * self.in_len);
         if self.out_len > 0 && self.in_len > 0 {
             dx.par_chunks_mut(self.in_len)
                 .zip(dout.par_chunks(self.out_len))
@@ -470,7 +470,7 @@ impl Backward for MeanPoolBackward {
     fn backward(&self, grad: &SharedArray, _needs: &[bool]) -> Vec<Option<SharedArray>> {
         let dout = contiguous(grad);
         let planes = dout.len().checked_div(self.out_len).unwrap_or(0);
-        let mut dx = vec![0.0f32; planes * self.in_len];
+        let mut dx = super::zeroed(planes * self.in_len);
         if self.out_len > 0 && self.in_len > 0 {
             dx.par_chunks_mut(self.in_len)
                 .zip(dout.par_chunks(self.out_len))
