@@ -9,7 +9,17 @@ use std::fmt;
 /// The error returned by fallible tapegrad APIs.
 ///
 /// The message says what was wrong and what was expected; where PyTorch raises for the same
-/// input, the text is PyTorch's.
+/// input, the text is PyTorch's. PyTorch: its exception classes (`ValueError`,
+/// `RuntimeError`, `NotImplementedError`, `OSError`), one variant each.
+///
+/// ```
+/// use tapegrad::{Error, Tensor, nn::Dropout};
+/// let err = Tensor::from_vec(vec![1.0, 2.0], &[3]).unwrap_err();
+/// assert!(matches!(err, Error::Shape(_)));
+/// let err = Dropout::new(1.5).unwrap_err(); // PyTorch raises a ValueError
+/// assert!(matches!(err, Error::Value(_)));
+/// assert_eq!(err.to_string(), "value error: dropout probability has to be between 0 and 1, but got 1.5");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// The data given does not fit the shape asked for (`Tensor::from_vec` with the wrong length).
@@ -26,6 +36,11 @@ pub enum Error {
 
 impl Error {
     /// The message without the kind, exactly as PyTorch would print `str(exception)`.
+    ///
+    /// ```
+    /// let err = tapegrad::nn::Dropout::new(-0.5).unwrap_err();
+    /// assert_eq!(err.message(), "dropout probability has to be between 0 and 1, but got -0.5");
+    /// ```
     pub fn message(&self) -> &str {
         match self {
             Error::Shape(m) | Error::Value(m) | Error::Runtime(m) | Error::NotImplemented(m) | Error::Io(m) => m,
@@ -54,5 +69,13 @@ impl From<std::io::Error> for Error {
     }
 }
 
-/// `Result<T, tapegrad::Error>`.
+/// `Result<T, tapegrad::Error>`. tapegrad-only, no PyTorch counterpart (Python raises
+/// instead).
+///
+/// ```
+/// fn build() -> tapegrad::Result<tapegrad::nn::Dropout> {
+///     tapegrad::nn::Dropout::new(0.1)
+/// }
+/// assert!(build().is_ok());
+/// ```
 pub type Result<T> = std::result::Result<T, Error>;

@@ -22,6 +22,10 @@
 //! * [`ops`]: the differentiable ops, one file per family;
 //! * [`nn`]: neural-network pieces ([`nn::functional`] for the `F.*` spellings);
 //! * [`random`]: the global generator behind [`manual_seed`].
+//!
+//! In the repository, `docs/pytorch-mapping.md` lists the tapegrad spelling of every PyTorch
+//! name used here, and `docs/architecture.md` is a contributor's map of the engine, the tape
+//! and the convolution (`docs/design.md` records the decisions behind them).
 
 #![deny(missing_docs)]
 

@@ -4,7 +4,8 @@ use crate::nn::functional as F;
 use crate::nn::{Conv2d, Linear, Module};
 use crate::tensor::Tensor;
 
-/// LeNet-5 for 28×28 single-channel images (MNIST), as in PyTorch's examples:
+/// LeNet-5 for 28×28 single-channel images (MNIST), as in PyTorch's examples (PyTorch: the
+/// `Net` of `pytorch/examples`' MNIST tutorials; torchvision has no LeNet):
 ///
 /// ```text
 /// conv1 = Conv2d(1, 6, 5);  conv2 = Conv2d(6, 16, 5)
@@ -38,6 +39,7 @@ pub struct LeNet5 {
 
 impl LeNet5 {
     /// A model with PyTorch's default initialisation, drawn from the global generator.
+    /// PyTorch: `Net()`. Example on [`LeNet5`].
     pub fn new() -> LeNet5 {
         LeNet5 {
             conv1: Conv2d::new(1, 6, 5).expect("a valid configuration"),

@@ -50,6 +50,18 @@ pub fn save(state: &StateDict, path: impl AsRef<Path>) -> Result<()> {
 ///
 /// # Errors
 /// As [`save`].
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use tapegrad::{Tensor, serialize::{load_with_metadata, save_with_metadata}};
+/// let state = vec![("w".to_string(), Tensor::ones(&[2]))];
+/// let metadata = BTreeMap::from([("epoch".to_string(), "3".to_string())]);
+/// let path = std::env::temp_dir().join(format!("tapegrad_doc_meta_{}.safetensors", std::process::id()));
+/// save_with_metadata(&state, &metadata, &path).unwrap();
+/// let (loaded, meta) = load_with_metadata(&path).unwrap();
+/// assert_eq!((loaded[0].0.as_str(), meta["epoch"].as_str()), ("w", "3"));
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn save_with_metadata(
     state: &StateDict,
     metadata: &BTreeMap<String, String>,
@@ -60,15 +72,24 @@ pub fn save_with_metadata(
 
 /// Reads a safetensors file into a state dict, in the file's order of data offsets.
 /// Tensors of other element types (F64, F16, BF16, I64, I32, I16, I8, U8, BOOL) are
-/// converted to `f32`. PyTorch: `safetensors.torch.load_file(path)`.
+/// converted to `f32`. PyTorch: `safetensors.torch.load_file(path)`. Example on [`save`].
 ///
 /// # Errors
 /// [`Error::Io`] naming the file and what is wrong with it.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("tapegrad_doc_bad_{}.safetensors", std::process::id()));
+/// std::fs::write(&path, b"not a checkpoint").unwrap();
+/// let err = tapegrad::load(&path).unwrap_err();
+/// assert!(matches!(err, tapegrad::Error::Io(_)) && err.message().contains("tapegrad_doc_bad_"));
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn load(path: impl AsRef<Path>) -> Result<StateDict> {
     load_with_metadata(path).map(|(state, _)| state)
 }
 
-/// [`load`], also returning the header's `__metadata__`.
+/// [`load`], also returning the header's `__metadata__`. PyTorch: `safetensors.safe_open(path,
+/// "pt").metadata()` next to `load_file(path)`. Example on [`save_with_metadata`].
 ///
 /// # Errors
 /// As [`load`].
@@ -109,7 +130,8 @@ pub fn save_optimizer(state: &OptimizerState, path: impl AsRef<Path>) -> Result<
 }
 
 /// Reads an optimizer state written by [`save_optimizer`]; pass it to the optimizer's
-/// `load_state_dict`, which checks it against the parameters.
+/// `load_state_dict`, which checks it against the parameters. PyTorch: `torch.load(path)`
+/// of a saved `optimizer.state_dict()`. Example on [`save_optimizer`].
 ///
 /// # Errors
 /// [`Error::Io`] naming the file when it is not a valid safetensors file, has no optimizer
@@ -202,7 +224,9 @@ pub(crate) fn decode(bytes: &[u8]) -> std::result::Result<(StateDict, BTreeMap<S
         entries.push((name.clone(), parse_entry(name, info, data.len())?));
     }
     // The data must be covered exactly, without holes or overlaps.
-    entries.sort_by_key(|(_, e)| e.begin);
+    // By (begin, end), as the reference reader: an empty tensor may share its offset with
+    // the next one, and must come first.
+    entries.sort_by_key(|(_, e)| (e.begin, e.end));
     let mut expected_begin = 0;
     for (name, e) in &entries {
         if e.begin != expected_begin {

@@ -19,6 +19,18 @@ use crate::error::{Error, Result};
 use crate::random::with_generator;
 
 /// The storage of a tensor's values: a reference-counted, copy-on-write n-d array of `f32`.
+/// tapegrad-only, no PyTorch counterpart (PyTorch's `Storage` is not copy-on-write).
+///
+/// Cloning it is a reference-count increment; writing through one clone copies the values
+/// first when another clone still holds them.
+///
+/// ```
+/// use tapegrad::{SharedArray, Tensor};
+/// let x = Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap();
+/// let mut values: SharedArray = x.data(); // shared, no copy
+/// values[[0]] = 10.0; // copy-on-write: x keeps its values
+/// assert_eq!((x.to_vec(), values[[0]]), (vec![1.0, 2.0], 10.0));
+/// ```
 pub type SharedArray = ArcArray<f32, IxDyn>;
 
 /// An n-dimensional array of `f32` that can record the operations applied to it, so that
@@ -54,6 +66,14 @@ impl Tensor {
     // ----- construction -----------------------------------------------------------------
 
     /// A leaf tensor wrapping `data` (no copy). Used by every constructor and op.
+    /// PyTorch: `torch.from_numpy(array)` (also `Tensor::from(array)`).
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let array = ndarray::ArrayD::<f32>::ones(ndarray::IxDyn(&[2, 2])).into_shared();
+    /// let t = Tensor::from_shared(array);
+    /// assert_eq!((t.shape(), t.is_leaf(), t.requires_grad()), (&[2, 2][..], true, false));
+    /// ```
     pub fn from_shared(data: SharedArray) -> Tensor {
         Self::new(data, AutogradMeta::leaf(false))
     }
@@ -92,6 +112,11 @@ impl Tensor {
     }
 
     /// A 0-dimensional tensor holding `value`. PyTorch: `torch.tensor(value)`.
+    ///
+    /// ```
+    /// let t = tapegrad::Tensor::scalar(3.0);
+    /// assert_eq!((t.dim(), t.numel(), t.item()), (0, 1, 3.0));
+    /// ```
     pub fn scalar(value: f32) -> Tensor {
         Tensor::from_shared(ArrayD::from_elem(IxDyn(&[]), value).into_shared())
     }
@@ -99,38 +124,76 @@ impl Tensor {
     /// A tensor of `shape` filled with `value`. PyTorch: `torch.full(shape, value)`.
     ///
     /// # Panics
-    /// If the number of elements overflows `usize`.
+    /// If the number of elements overflows `usize`, or the memory cannot be allocated (a
+    /// panic naming the shape, where Rust's `Vec` would abort the process).
+    ///
+    /// ```
+    /// let t = tapegrad::Tensor::full(&[2, 3], 7.0);
+    /// assert_eq!((t.shape(), t.to_vec()), (&[2, 3][..], vec![7.0; 6]));
+    /// ```
     #[track_caller]
     pub fn full(shape: &[usize], value: f32) -> Tensor {
-        if let Err(e) = checked_numel(shape) {
-            panic!("full: {}", e.message());
-        }
-        Tensor::from_shared(ArrayD::from_elem(IxDyn(shape), value).into_shared())
+        Tensor::try_full(shape, value).unwrap_or_else(|e| panic!("full: {}", e.message()))
+    }
+
+    /// [`Tensor::full`] for sizes that come from a configuration (a layer's constructor):
+    /// `Err` when the element count overflows or the memory cannot be allocated.
+    pub(crate) fn try_full(shape: &[usize], value: f32) -> Result<Tensor> {
+        let data = try_filled(shape, value)?;
+        Tensor::from_vec(data, shape)
     }
 
     /// All zeros. PyTorch: `torch.zeros(shape)`.
+    ///
+    /// ```
+    /// let t = tapegrad::Tensor::zeros(&[2, 2]);
+    /// assert_eq!(t.to_vec(), vec![0.0; 4]);
+    /// ```
     #[track_caller]
     pub fn zeros(shape: &[usize]) -> Tensor {
         Tensor::full(shape, 0.0)
     }
 
     /// All ones. PyTorch: `torch.ones(shape)`.
+    ///
+    /// ```
+    /// let t = tapegrad::Tensor::ones(&[3]);
+    /// assert_eq!(t.sum().item(), 3.0);
+    /// ```
     #[track_caller]
     pub fn ones(shape: &[usize]) -> Tensor {
         Tensor::full(shape, 1.0)
     }
 
     /// Zeros with the shape of `other`. PyTorch: `torch.zeros_like(other)`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let z = Tensor::zeros_like(&Tensor::ones(&[2, 3]));
+    /// assert_eq!((z.shape(), z.sum().item()), (&[2, 3][..], 0.0));
+    /// ```
     pub fn zeros_like(other: &Tensor) -> Tensor {
         Tensor::zeros(other.shape())
     }
 
     /// Ones with the shape of `other`. PyTorch: `torch.ones_like(other)`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let o = Tensor::ones_like(&Tensor::zeros(&[2, 3]));
+    /// assert_eq!((o.shape(), o.sum().item()), (&[2, 3][..], 6.0));
+    /// ```
     pub fn ones_like(other: &Tensor) -> Tensor {
         Tensor::ones(other.shape())
     }
 
     /// `value` with the shape of `other`. PyTorch: `torch.full_like(other, value)`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let f = Tensor::full_like(&Tensor::zeros(&[2]), 0.5);
+    /// assert_eq!(f.to_vec(), vec![0.5, 0.5]);
+    /// ```
     pub fn full_like(other: &Tensor, value: f32) -> Tensor {
         Tensor::full(other.shape(), value)
     }
@@ -159,7 +222,12 @@ impl Tensor {
         Tensor::from_vec(data, &[count]).expect("arange length matches by construction")
     }
 
-    /// The `n × n` identity matrix. PyTorch: `torch.eye(n)`.
+    /// The `n × n` identity matrix, `Iᵢⱼ = 1` if `i = j` else `0`. PyTorch: `torch.eye(n)`.
+    ///
+    /// ```
+    /// let i = tapegrad::Tensor::eye(2);
+    /// assert_eq!(i.to_vec(), vec![1.0, 0.0, 0.0, 1.0]);
+    /// ```
     pub fn eye(n: usize) -> Tensor {
         Tensor::from_shared(
             ArrayD::from_shape_fn(IxDyn(&[n, n]), |i| if i[0] == i[1] { 1.0 } else { 0.0 }).into_shared(),
@@ -168,35 +236,63 @@ impl Tensor {
 
     /// Uniform samples from `[0, 1)`, drawn from the global generator
     /// ([`manual_seed`](crate::manual_seed)). PyTorch: `torch.rand(shape)`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// tapegrad::manual_seed(42);
+    /// let u = Tensor::rand(&[10_000]);
+    /// assert!(u.to_vec().iter().all(|v| (0.0..1.0).contains(v)));
+    /// assert!((u.mean().item() - 0.5).abs() < 0.02); // E[u] = ½, standard error ≈ 0.003
+    /// ```
     #[track_caller]
     pub fn rand(shape: &[usize]) -> Tensor {
-        let numel = checked_numel(shape).unwrap_or_else(|e| panic!("rand: {}", e.message()));
-        let data = with_generator(|g| (0..numel).map(|_| g.uniform()).collect());
+        let mut data = try_filled(shape, 0.0).unwrap_or_else(|e| panic!("rand: {}", e.message()));
+        with_generator(|g| data.iter_mut().for_each(|v| *v = g.uniform()));
         Tensor::from_vec(data, shape).expect("length matches by construction")
     }
 
     /// Standard normal samples `N(0, 1)`, drawn from the global generator
     /// ([`manual_seed`](crate::manual_seed)). PyTorch: `torch.randn(shape)`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// tapegrad::manual_seed(0);
+    /// let x = Tensor::randn(&[10_000]);
+    /// assert!(x.mean().item().abs() < 0.05); // mean 0, standard error 1/√10000 = 0.01
+    /// assert!((x.pow(2.0).mean().item() - 1.0).abs() < 0.1); // variance 1
+    /// ```
     #[track_caller]
     pub fn randn(shape: &[usize]) -> Tensor {
-        let numel = checked_numel(shape).unwrap_or_else(|e| panic!("randn: {}", e.message()));
-        let data = with_generator(|g| (0..numel).map(|_| g.normal()).collect());
+        let mut data = try_filled(shape, 0.0).unwrap_or_else(|e| panic!("randn: {}", e.message()));
+        with_generator(|g| data.iter_mut().for_each(|v| *v = g.normal()));
         Tensor::from_vec(data, shape).expect("length matches by construction")
     }
 
     // ----- shape queries ----------------------------------------------------------------
 
     /// The size of each dimension. PyTorch: `tensor.shape`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad::Tensor::zeros(&[2, 3]).shape(), &[2, 3]);
+    /// ```
     pub fn shape(&self) -> &[usize] {
         &self.0.shape
     }
 
     /// The number of dimensions. PyTorch: `tensor.dim()`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad::Tensor::zeros(&[2, 3]).dim(), 2);
+    /// ```
     pub fn dim(&self) -> usize {
         self.0.shape.len()
     }
 
-    /// The number of elements. PyTorch: `tensor.numel()`.
+    /// The number of elements, `∏ shape`. PyTorch: `tensor.numel()`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad::Tensor::zeros(&[2, 3]).numel(), 6);
+    /// ```
     pub fn numel(&self) -> usize {
         self.0.shape.iter().product()
     }
@@ -205,6 +301,11 @@ impl Tensor {
     ///
     /// # Panics
     /// If `dim` is out of range.
+    ///
+    /// ```
+    /// let t = tapegrad::Tensor::zeros(&[2, 3]);
+    /// assert_eq!((t.size(0), t.size(-1)), (2, 3));
+    /// ```
     #[track_caller]
     pub fn size(&self, dim: isize) -> usize {
         self.0.shape[crate::ops::normalize_dim("size", dim, self.dim())]
@@ -212,17 +313,36 @@ impl Tensor {
 
     // ----- data access ------------------------------------------------------------------
 
-    /// The values, shared (a reference-count increment, no copy).
+    /// The values, shared (a reference-count increment, no copy), outside the graph.
+    /// PyTorch: `tensor.detach()` used as an array (the closest counterpart; the result is
+    /// an ndarray, not a tensor).
+    ///
+    /// ```
+    /// let t = tapegrad::Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// let values = t.data();
+    /// assert_eq!(values[[1, 0]], 3.0);
+    /// ```
     pub fn data(&self) -> SharedArray {
         self.0.data.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The values as an owned ndarray. PyTorch: `tensor.numpy()`.
+    ///
+    /// ```
+    /// let t = tapegrad::Tensor::eye(2);
+    /// let a: ndarray::ArrayD<f32> = t.to_array();
+    /// assert_eq!((a.shape(), a[[0, 0]], a[[0, 1]]), (&[2, 2][..], 1.0, 0.0));
+    /// ```
     pub fn to_array(&self) -> ArrayD<f32> {
         self.data().into_owned()
     }
 
     /// The values in row-major (C) order. PyTorch: `tensor.flatten().tolist()`.
+    ///
+    /// ```
+    /// let t = tapegrad::Tensor::arange(0.0, 4.0, 1.0).reshape(&[2, 2]).t();
+    /// assert_eq!(t.to_vec(), vec![0.0, 2.0, 1.0, 3.0]); // row-major order of the transpose
+    /// ```
     pub fn to_vec(&self) -> Vec<f32> {
         self.data().iter().copied().collect()
     }
@@ -232,6 +352,11 @@ impl Tensor {
     /// # Panics
     /// If the tensor has more or fewer than one element (PyTorch's "a Tensor with 6
     /// elements cannot be converted to Scalar").
+    ///
+    /// ```
+    /// let t = tapegrad::Tensor::full(&[1, 1], 2.5);
+    /// assert_eq!(t.item(), 2.5);
+    /// ```
     #[track_caller]
     pub fn item(&self) -> f32 {
         let data = self.data();
@@ -269,6 +394,13 @@ impl Tensor {
     ///
     /// # Panics
     /// If the shapes differ.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let w = Tensor::zeros(&[2]).requires_grad_(true);
+    /// w.copy_(&Tensor::from_vec(vec![3.0, 4.0], &[2]).unwrap());
+    /// assert_eq!((w.to_vec(), w.is_leaf()), (vec![3.0, 4.0], true)); // still the same leaf
+    /// ```
     #[track_caller]
     pub fn copy_(&self, values: &Tensor) {
         assert_eq!(
@@ -289,6 +421,13 @@ impl Tensor {
     }
 
     /// Whether gradients flow to (or through) this tensor. PyTorch: `tensor.requires_grad`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let w = Tensor::ones(&[2]).requires_grad_(true);
+    /// assert!(w.requires_grad() && (&w * 2.0).requires_grad()); // an op on it does too
+    /// assert!(!Tensor::ones(&[2]).requires_grad());
+    /// ```
     pub fn requires_grad(&self) -> bool {
         self.0.meta.requires_grad()
     }
@@ -299,6 +438,14 @@ impl Tensor {
     /// # Panics
     /// When asked to turn off `requires_grad` on a non-leaf (PyTorch: "you can only change
     /// requires_grad flags of leaf variables").
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let w = Tensor::zeros(&[3]).requires_grad_(true);
+    /// assert!(w.requires_grad());
+    /// w.requires_grad_(false); // freeze it
+    /// assert!(!w.requires_grad());
+    /// ```
     #[track_caller]
     pub fn requires_grad_(&self, requires_grad: bool) -> Tensor {
         if !self.is_leaf() {
@@ -314,12 +461,26 @@ impl Tensor {
 
     /// Whether this tensor is a leaf of the graph: made by the user, not by a recorded op.
     /// PyTorch: `tensor.is_leaf`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let w = Tensor::ones(&[2]).requires_grad_(true);
+    /// assert!(w.is_leaf());
+    /// assert!(!(&w * 2.0).is_leaf());
+    /// ```
     pub fn is_leaf(&self) -> bool {
         self.0.meta.grad_fn.is_none()
     }
 
     /// The name of the op that produced this tensor, e.g. `Some("AddBackward0")`; `None`
     /// for a leaf. PyTorch: `tensor.grad_fn`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let w = Tensor::ones(&[2]).requires_grad_(true);
+    /// assert_eq!((&w + &w).grad_fn(), Some("AddBackward0"));
+    /// assert_eq!(w.grad_fn(), None);
+    /// ```
     pub fn grad_fn(&self) -> Option<&'static str> {
         self.0.meta.grad_fn.as_ref().map(|n| n.name())
     }
@@ -329,12 +490,30 @@ impl Tensor {
     /// `Some` for a leaf that requires grad after a `backward()` reached it, and for a
     /// non-leaf after [`Tensor::retain_grad`]. The returned tensor is the gradient itself:
     /// a later `backward()` accumulates into it.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let w = Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap().requires_grad_(true);
+    /// assert!(w.grad().is_none());
+    /// let g = { (&w * &w).sum().backward(); w.grad().unwrap() }; // d(Σw²)/dw = 2w
+    /// assert_eq!(g.to_vec(), vec![2.0, 4.0]);
+    /// (&w * 3.0).sum().backward(); // accumulates: 2w + 3
+    /// assert_eq!(g.to_vec(), vec![5.0, 7.0]);
+    /// ```
     pub fn grad(&self) -> Option<Tensor> {
         self.0.meta.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Clears the gradient (sets it to `None`, PyTorch's default `set_to_none=True`).
     /// PyTorch: `tensor.grad = None`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let w = Tensor::ones(&[2]).requires_grad_(true);
+    /// w.sum().backward();
+    /// w.zero_grad();
+    /// assert!(w.grad().is_none());
+    /// ```
     pub fn zero_grad(&self) {
         *self.0.meta.grad.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
@@ -345,6 +524,16 @@ impl Tensor {
     /// # Panics
     /// On a tensor that does not require grad (PyTorch: "can't retain_grad on Tensor that
     /// has requires_grad=False").
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap().requires_grad_(true);
+    /// let h = &x * 2.0; // a non-leaf
+    /// h.retain_grad();
+    /// assert!(h.retains_grad());
+    /// (&h * &h).sum().backward();
+    /// assert_eq!(h.grad().unwrap().to_vec(), vec![4.0, 8.0]); // d(Σh²)/dh = 2h
+    /// ```
     #[track_caller]
     pub fn retain_grad(&self) {
         assert!(self.requires_grad(), "retain_grad: can't retain_grad on Tensor that has requires_grad=False");
@@ -354,6 +543,7 @@ impl Tensor {
     }
 
     /// Whether `.grad()` is kept for this non-leaf. PyTorch: `tensor.retains_grad`.
+    /// Example on [`Tensor::retain_grad`].
     pub fn retains_grad(&self) -> bool {
         self.0.meta.retains_grad.load(Ordering::Relaxed)
     }
@@ -361,6 +551,14 @@ impl Tensor {
     /// A new leaf with the same values that is cut off from the graph (no `grad_fn`, no
     /// `requires_grad`). The values are shared until either side is written to.
     /// PyTorch: `tensor.detach()`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let w = Tensor::ones(&[2]).requires_grad_(true);
+    /// let d = (&w * 2.0).detach();
+    /// assert!(d.is_leaf() && !d.requires_grad());
+    /// assert_eq!(d.to_vec(), vec![2.0, 2.0]);
+    /// ```
     pub fn detach(&self) -> Tensor {
         Tensor::from_shared(self.data())
     }
@@ -374,6 +572,16 @@ impl Tensor {
     /// # Panics
     /// If the tensor has more than one element (PyTorch: "grad can be implicitly created
     /// only for scalar outputs"), or does not require grad.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::scalar(3.0).requires_grad_(true);
+    /// let y = &x * &x; // y = x², dy/dx = 2x
+    /// y.backward();
+    /// assert_eq!(x.grad().unwrap().item(), 6.0);
+    /// y.backward(); // the graph is kept: accumulates again
+    /// assert_eq!(x.grad().unwrap().item(), 12.0);
+    /// ```
     #[track_caller]
     pub fn backward(&self) {
         assert!(
@@ -432,15 +640,57 @@ impl From<f32> for Tensor {
     }
 }
 
+/// The elements of `shape`, all `value`, or an error when their count overflows or the
+/// memory cannot be had: what PyTorch reports as "DefaultCPUAllocator: not enough memory",
+/// where `vec![value; n]` would abort the process.
+pub(crate) fn try_filled(shape: &[usize], value: f32) -> Result<Vec<f32>> {
+    let mut data = reserve(shape)?;
+    data.resize(checked_numel(shape)?, value);
+    Ok(data)
+}
+
+/// Checks that a tensor of `shape` can be allocated, before an op whose output size comes
+/// from its arguments (a padding, an output size) allocates it with ndarray, which would
+/// abort the process on failure. Reserving without writing costs no memory, but it is still
+/// a round trip to the OS (mmap and munmap), so sizes under 1 GiB, which ops reach on every
+/// training step, are only checked for overflow.
+pub(crate) fn check_allocation(shape: &[usize]) -> Result<()> {
+    const ALWAYS_ALLOCATABLE: usize = (1 << 30) / std::mem::size_of::<f32>();
+    if checked_numel(shape)? < ALWAYS_ALLOCATABLE {
+        return Ok(());
+    }
+    reserve(shape).map(drop)
+}
+
+/// An empty `Vec` with room for the elements of `shape`.
+fn reserve(shape: &[usize]) -> Result<Vec<f32>> {
+    let numel = checked_numel(shape)?;
+    let mut data = Vec::new();
+    data.try_reserve_exact(numel).map_err(|_| {
+        Error::Runtime(format!(
+            "not enough memory: you tried to allocate {} bytes for a tensor of shape {shape:?}",
+            numel * std::mem::size_of::<f32>()
+        ))
+    })?;
+    Ok(data)
+}
+
 /// The element count of `shape`, or an error when it overflows `usize`.
+///
+/// The product of the non-zero sizes must also fit in `isize` bytes of `f32`: ndarray
+/// rejects larger shapes even when a zero size makes them empty (`[0, 2⁶², 2⁶²]`), and
+/// any op that reduced over the empty dim would have to allocate that product.
 pub(crate) fn checked_numel(shape: &[usize]) -> Result<usize> {
-    let numel = shape
+    let max = isize::MAX as usize / std::mem::size_of::<f32>();
+    let nonzero = shape
         .iter()
+        .filter(|&&d| d != 0)
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| Error::Shape(format!("the number of elements of shape {shape:?} overflows usize")))?;
-    // ndarray also requires the element count in bytes to fit in isize.
-    if numel > isize::MAX as usize / std::mem::size_of::<f32>() {
-        return Err(Error::Shape(format!("shape {shape:?} has too many elements ({numel}) to allocate")));
+    if nonzero > max {
+        return Err(Error::Shape(format!(
+            "shape {shape:?} has too many elements ({nonzero} without its zero sizes) to allocate: at most {max}"
+        )));
     }
-    Ok(numel)
+    Ok(if shape.contains(&0) { 0 } else { nonzero })
 }

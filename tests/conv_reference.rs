@@ -679,3 +679,21 @@ fn default_initialisation_is_uniform_within_one_over_sqrt_fan_in() {
         assert_uniform(&format!("{name} bias"), &biases, bound);
     }
 }
+
+#[test]
+fn zero_input_channels_give_the_bias_and_empty_gradients() {
+    // PyTorch accepts in_channels = 0: every output is the bias (no term in the sum), and
+    // the gradients of the empty input and weight are empty tensors. Several samples per
+    // tile exercise the side-by-side column matrix with no rows.
+    let x = Tensor::ones(&[3, 0, 5, 5]).requires_grad_(true);
+    let w = Tensor::ones(&[2, 0, 3, 3]).requires_grad_(true);
+    let b = Tensor::from_vec(vec![1.5, -2.0], &[2]).unwrap().requires_grad_(true);
+    let y = F::conv2d(&x, &w, Some(&b), 1, 1, 1, 1);
+    assert_eq!(y.shape(), &[3, 2, 5, 5]);
+    let expected: Vec<f32> = (0..3).flat_map(|_| [vec![1.5; 25], vec![-2.0; 25]].concat()).collect();
+    assert_eq!(y.to_vec(), expected);
+    y.sum().backward();
+    assert_eq!(x.grad().unwrap().shape(), &[3, 0, 5, 5]);
+    assert_eq!(w.grad().unwrap().shape(), &[2, 0, 3, 3]);
+    assert_eq!(b.grad().unwrap().to_vec(), vec![75.0, 75.0]); // 3 samples × 25 positions
+}

@@ -7,13 +7,33 @@ thread_local! {
 }
 
 /// Whether ops on this thread record a graph. PyTorch: `torch.is_grad_enabled()`.
+///
+/// ```
+/// assert!(tapegrad::is_grad_enabled()); // on by default
+/// let _guard = tapegrad::no_grad();
+/// assert!(!tapegrad::is_grad_enabled());
+/// ```
 pub fn is_grad_enabled() -> bool {
     GRAD_ENABLED.with(Cell::get)
 }
 
-/// An RAII guard that restores the previous grad mode when dropped.
+/// An RAII guard that restores the previous grad mode when dropped. PyTorch: the context
+/// manager object `torch.no_grad()` / `torch.set_grad_enabled(mode)` (leaving the `with`
+/// block is dropping the guard).
 ///
-/// Returned by [`no_grad`] and [`set_grad_enabled`].
+/// Returned by [`no_grad`] and [`set_grad_enabled`]; guards nest.
+///
+/// ```
+/// use tapegrad::{is_grad_enabled, no_grad, set_grad_enabled};
+/// let outer = no_grad();
+/// {
+///     let _inner = set_grad_enabled(true);
+///     assert!(is_grad_enabled());
+/// } // _inner dropped: back to the outer guard's mode
+/// assert!(!is_grad_enabled());
+/// drop(outer);
+/// assert!(is_grad_enabled());
+/// ```
 #[must_use = "grad mode is restored as soon as the guard is dropped; bind it with `let _guard = ...`"]
 #[derive(Debug)]
 pub struct NoGradGuard {
@@ -47,6 +67,14 @@ pub fn no_grad() -> NoGradGuard {
 
 /// Sets grad mode on this thread until the guard is dropped.
 /// PyTorch: `torch.set_grad_enabled(mode)` used as a context manager.
+///
+/// ```
+/// use tapegrad::Tensor;
+/// let w = Tensor::ones(&[2]).requires_grad_(true);
+/// let training = false;
+/// let _guard = tapegrad::set_grad_enabled(training);
+/// assert!(!(&w * 2.0).requires_grad()); // nothing recorded
+/// ```
 pub fn set_grad_enabled(enabled: bool) -> NoGradGuard {
     let previous = GRAD_ENABLED.with(|g| g.replace(enabled));
     NoGradGuard { previous, _not_send: std::marker::PhantomData }

@@ -5,10 +5,23 @@ use std::fmt;
 use crate::random::Generator;
 use crate::tensor::Tensor;
 
-/// Step and tolerances of [`gradcheck_with`].
+/// Step and tolerances of [`gradcheck_with`]. PyTorch: the `eps`, `atol` and `rtol`
+/// arguments of `torch.autograd.gradcheck` (whose defaults, `1e-6`, `1e-5`, `1e-3`, suit
+/// `float64`; these suit `f32`).
 ///
-/// The defaults suit `f32`: a central difference with step `eps = 1e-3` has a rounding
-/// error around `|f|·6·10⁻⁸ / eps ≈ 6·10⁻⁵·|f|`, well inside `atol + rtol·|numeric|`.
+/// An element passes when `|analytical − numerical| ≤ atol + rtol·|numerical|`. The defaults
+/// (`eps = 1e-3`, `atol = 1e-3`, `rtol = 1e-2`) suit `f32`: a central difference with step
+/// `eps = 1e-3` has a rounding error around `|f|·6·10⁻⁸ / eps ≈ 6·10⁻⁵·|f|`, well inside
+/// that bound.
+///
+/// ```
+/// use tapegrad::autograd::{GradcheckOptions, gradcheck_with};
+/// use tapegrad::Tensor;
+/// let options = GradcheckOptions { eps: 1e-2, ..Default::default() };
+/// assert_eq!(options.atol, 1e-3);
+/// let x = Tensor::from_vec(vec![0.5, 1.5], &[2]).unwrap().requires_grad_(true);
+/// gradcheck_with(|t| t[0].exp(), &[x], options).unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GradcheckOptions {
     /// The perturbation added to and subtracted from each element.
@@ -25,7 +38,23 @@ impl Default for GradcheckOptions {
     }
 }
 
-/// Where the analytical and numerical gradients disagreed.
+/// Where the analytical and numerical gradients disagreed. PyTorch: the
+/// `GradcheckError` that `torch.autograd.gradcheck` raises ("Jacobian mismatch for output 0
+/// with respect to input 0").
+///
+/// ```
+/// use tapegrad::autograd::{gradcheck, record, Backward};
+/// use tapegrad::{SharedArray, Tensor};
+/// struct WrongBackward; // claims d(2x)/dx = 1
+/// impl Backward for WrongBackward {
+///     fn name(&self) -> &'static str { "WrongBackward" }
+///     fn backward(&self, g: &SharedArray, _: &[bool]) -> Vec<Option<SharedArray>> { vec![Some(g.clone())] }
+/// }
+/// let x = Tensor::ones(&[3]).requires_grad_(true);
+/// let err = gradcheck(|t| record(t[0].data().mapv(|v| 2.0 * v), &[&t[0]], WrongBackward), &[x]).unwrap_err();
+/// assert_eq!(err.input, 0);
+/// assert!((err.numerical / err.analytical - 2.0).abs() < 1e-2); // the true derivative is twice
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradcheckError {
     /// Which input (position in the `inputs` slice).
@@ -52,6 +81,9 @@ impl std::error::Error for GradcheckError {}
 
 /// Checks the gradients that `backward()` computes for `f` against central differences,
 /// with the default [`GradcheckOptions`]. Only inputs with `requires_grad` are checked.
+/// PyTorch: `torch.autograd.gradcheck(f, inputs)`.
+///
+/// The numerical derivative of element `i` is `(F(x + eps·eᵢ) − F(x − eps·eᵢ)) / (2·eps)`.
 ///
 /// A non-scalar output is reduced to `Σ out ⊙ v` with fixed pseudo-random weights `v`, so
 /// every output element takes part. The inputs and their `.grad()` are left untouched.
@@ -68,7 +100,17 @@ pub fn gradcheck(f: impl Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) -> Result<(
     gradcheck_with(f, inputs, GradcheckOptions::default())
 }
 
-/// [`gradcheck`] with explicit step and tolerances.
+/// [`gradcheck`] with explicit step and tolerances. PyTorch: `torch.autograd.gradcheck(f,
+/// inputs, eps=..., atol=..., rtol=...)`. The numerical derivative of element `i` is
+/// `(F(x + eps·eᵢ) − F(x − eps·eᵢ)) / (2·eps)`.
+///
+/// ```
+/// use tapegrad::autograd::{GradcheckOptions, gradcheck_with};
+/// use tapegrad::Tensor;
+/// let (a, b) = (Tensor::randn(&[2, 3]).requires_grad_(true), Tensor::randn(&[3, 2]).requires_grad_(true));
+/// let options = GradcheckOptions { atol: 1e-2, ..Default::default() }; // a looser atol
+/// gradcheck_with(|t| t[0].matmul(&t[1]), &[a, b], options).unwrap();
+/// ```
 ///
 /// # Errors
 /// The first element whose gradients disagree.

@@ -18,11 +18,39 @@ use crate::tensor::{SharedArray, Tensor};
 /// `needs_input_grad`): skip the work for the others and return `None` there. A returned
 /// gradient may have the op's (broadcast) output shape; the engine sums it back to the
 /// input's shape.
+///
+/// For `y = f(x₁, …, xₙ)` and a loss `L`, `backward` receives `∂L/∂y` and returns
+/// `∂L/∂xᵢ = ∂L/∂y · ∂y/∂xᵢ` (the vector–Jacobian product) for each input. A full example
+/// is on [`record`]; here, the product `y = a·b`:
+///
+/// ```
+/// use tapegrad::autograd::{record, Backward};
+/// use tapegrad::{SharedArray, Tensor};
+///
+/// struct MyMulBackward { a: SharedArray, b: SharedArray } // saved: each operand
+/// impl Backward for MyMulBackward {
+///     fn name(&self) -> &'static str { "MyMulBackward" }
+///     fn backward(&self, g: &SharedArray, needs: &[bool]) -> Vec<Option<SharedArray>> {
+///         vec![needs[0].then(|| (g * &self.b).into_shared()), // ∂y/∂a = b
+///              needs[1].then(|| (g * &self.a).into_shared())] // ∂y/∂b = a
+///     }
+/// }
+/// let a = Tensor::scalar(3.0).requires_grad_(true);
+/// let b = Tensor::scalar(5.0); // needs no gradient: needs[1] is false
+/// let y = record(&a.data() * &b.data(), &[&a, &b], MyMulBackward { a: a.data(), b: b.data() });
+/// y.backward();
+/// assert_eq!((y.grad_fn(), a.grad().unwrap().item()), (Some("MyMulBackward"), 5.0));
+/// ```
 pub trait Backward: Send + Sync {
-    /// The name PyTorch shows as `grad_fn`, e.g. `"AddBackward0"`.
+    /// The name PyTorch shows as `grad_fn`, e.g. `"AddBackward0"` (PyTorch:
+    /// `tensor.grad_fn.name()`). What [`Tensor::grad_fn`](crate::Tensor::grad_fn) returns;
+    /// example on [`Backward`].
     fn name(&self) -> &'static str;
 
-    /// One entry per input of the op, in the order the op was recorded with.
+    /// The input gradients `∂L/∂xᵢ = ∂L/∂y · ∂y/∂xᵢ` given `grad_output = ∂L/∂y`: one entry
+    /// per input of the op, in the order the op was recorded with, `None` where
+    /// `needs_input_grad[i]` is false. PyTorch: `torch.autograd.Function.backward(ctx,
+    /// grad_output)`. Example on [`Backward`].
     fn backward(&self, grad_output: &SharedArray, needs_input_grad: &[bool]) -> Vec<Option<SharedArray>>;
 }
 

@@ -35,7 +35,18 @@ pub struct DataLoader<D: Dataset + 'static> {
     generator: Option<Generator>,
 }
 
-/// Builds a [`DataLoader`] with PyTorch's keyword arguments and defaults.
+/// Builds a [`DataLoader`] with PyTorch's keyword arguments and defaults. PyTorch:
+/// `DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, generator=None)`.
+///
+/// ```
+/// use tapegrad::{Tensor, data::{DataLoader, TensorDataset}};
+/// let dataset = TensorDataset::new(Tensor::zeros(&[10, 3]), Tensor::zeros(&[10])).unwrap();
+/// let loader = DataLoader::builder(dataset).batch_size(4).shuffle(true).seed(7).drop_last(true).build().unwrap();
+/// assert_eq!(loader.len(), 2); // ⌊10 / 4⌋ with drop_last, ⌈10 / 4⌉ = 3 without
+/// # let dataset = TensorDataset::new(Tensor::zeros(&[1, 1]), Tensor::zeros(&[1])).unwrap();
+/// let err = DataLoader::builder(dataset).batch_size(0).build().err().unwrap();
+/// assert_eq!(err.message(), "batch_size should be a positive integer value, but got batch_size=0");
+/// ```
 #[must_use = "a builder does nothing until .build()"]
 pub struct DataLoaderBuilder<D: Dataset + 'static> {
     dataset: D,
@@ -46,28 +57,32 @@ pub struct DataLoaderBuilder<D: Dataset + 'static> {
 }
 
 impl<D: Dataset + 'static> DataLoaderBuilder<D> {
-    /// Samples per batch. Default 1.
+    /// Samples per batch. Default 1. PyTorch: `batch_size=`. Example on [`DataLoaderBuilder`].
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size;
         self
     }
-    /// Visit the samples in a new random order every epoch. Default false.
+    /// Visit the samples in a new random order every epoch. Default false. PyTorch:
+    /// `shuffle=`. Example on [`DataLoaderBuilder`].
     pub fn shuffle(mut self, shuffle: bool) -> Self {
         self.shuffle = shuffle;
         self
     }
-    /// Drop the last batch if it is smaller than `batch_size`. Default false.
+    /// Drop the last batch if it is smaller than `batch_size`. Default false. PyTorch:
+    /// `drop_last=`. Example on [`DataLoaderBuilder`].
     pub fn drop_last(mut self, drop_last: bool) -> Self {
         self.drop_last = drop_last;
         self
     }
     /// Shuffle with a generator of the loader's own, seeded with `seed`, instead of the
-    /// global one (PyTorch: `generator=torch.Generator().manual_seed(seed)`).
+    /// global one (PyTorch: `generator=torch.Generator().manual_seed(seed)`). Example on
+    /// [`DataLoaderBuilder`].
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
     }
-    /// The loader.
+    /// The loader. PyTorch: the `DataLoader(dataset, ...)` call. Example on
+    /// [`DataLoaderBuilder`].
     ///
     /// # Errors
     /// [`Error::Value`] for `batch_size = 0`, with PyTorch's text.
@@ -90,27 +105,47 @@ impl<D: Dataset + 'static> DataLoaderBuilder<D> {
 
 impl<D: Dataset + 'static> DataLoader<D> {
     /// A builder with PyTorch's defaults (batch size 1, no shuffling, keep the last batch).
+    /// PyTorch: `DataLoader(dataset, **kwargs)`. Example on [`DataLoaderBuilder`].
     pub fn builder(dataset: D) -> DataLoaderBuilder<D> {
         DataLoaderBuilder { dataset, batch_size: 1, shuffle: false, drop_last: false, seed: None }
     }
 
-    /// The dataset.
+    /// The dataset. PyTorch: `loader.dataset`.
+    ///
+    /// ```
+    /// use tapegrad::{Tensor, data::{DataLoader, Dataset, TensorDataset}};
+    /// let dataset = TensorDataset::new(Tensor::zeros(&[5, 2]), Tensor::zeros(&[5])).unwrap();
+    /// let loader = DataLoader::builder(dataset).batch_size(2).build().unwrap();
+    /// assert_eq!((loader.dataset().len(), loader.len(), loader.is_empty()), (5, 3, false)); // ⌈5/2⌉
+    /// ```
     pub fn dataset(&self) -> &D {
         &self.dataset
     }
 
-    /// Batches per epoch. PyTorch: `len(loader)`.
+    /// Batches per epoch: `⌈n / batch_size⌉`, or `⌊n / batch_size⌋` with `drop_last`.
+    /// PyTorch: `len(loader)`. Example on [`DataLoader::dataset`].
     pub fn len(&self) -> usize {
         let n = self.dataset.len();
         if self.drop_last { n / self.batch_size } else { n.div_ceil(self.batch_size) }
     }
 
-    /// Whether an epoch yields no batch.
+    /// Whether an epoch yields no batch. PyTorch: `len(loader) == 0`. Example on
+    /// [`DataLoader::dataset`].
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// One epoch: the sample order is drawn now, then a background thread builds batches.
+    /// PyTorch: `iter(loader)` (what `for x, y in loader:` calls).
+    ///
+    /// ```
+    /// use tapegrad::{Tensor, data::{DataLoader, TensorDataset}};
+    /// let x = Tensor::arange(0.0, 5.0, 1.0).reshape(&[5, 1]);
+    /// let mut loader = DataLoader::builder(TensorDataset::new(x, Tensor::zeros(&[5])).unwrap())
+    ///     .batch_size(2).build().unwrap();
+    /// let firsts: Vec<f32> = loader.iter().map(|(inputs, _)| inputs.to_vec()[0]).collect();
+    /// assert_eq!(firsts, vec![0.0, 2.0, 4.0]); // no shuffle: samples in order
+    /// ```
     pub fn iter(&mut self) -> DataLoaderIter {
         let mut order: Vec<usize> = (0..self.dataset.len()).collect();
         if self.shuffle {
@@ -158,7 +193,9 @@ fn shuffle(order: &mut [usize], g: &mut Generator) {
     }
 }
 
-/// One epoch of a [`DataLoader`]: yields `(inputs, targets)` batches.
+/// One epoch of a [`DataLoader`]: yields `(inputs, targets)` batches. PyTorch: the
+/// iterator `iter(loader)` returns (`_SingleProcessDataLoaderIter`). Dropping it stops the
+/// background thread, even mid-epoch. Example on [`DataLoader::iter`].
 pub struct DataLoaderIter {
     receiver: Option<Receiver<(Tensor, Tensor)>>,
     worker: Option<JoinHandle<()>>,

@@ -8,23 +8,40 @@ use crate::tensor::Tensor;
 ///
 /// `get_batch` stacks samples along a new first dim; a dataset that can build a batch
 /// more cheaply (from one contiguous buffer, say) overrides it.
+///
+/// ```
+/// use tapegrad::{Tensor, data::Dataset};
+/// /// The pairs (x, x²) for x = 0, 1, 2, ...
+/// struct Squares(usize);
+/// impl Dataset for Squares {
+///     fn len(&self) -> usize { self.0 }
+///     fn get(&self, i: usize) -> (Tensor, Tensor) {
+///         (Tensor::full(&[1], i as f32), Tensor::scalar((i * i) as f32))
+///     }
+/// }
+/// let data = Squares(5);
+/// assert_eq!((data.len(), data.is_empty(), data.get(3).1.item()), (5, false, 9.0));
+/// let (x, y) = data.get_batch(&[1, 4]); // the default collate: stack along dim 0
+/// assert_eq!((x.shape(), y.to_vec()), (&[2, 1][..], vec![1.0, 16.0]));
+/// ```
 pub trait Dataset: Send + Sync {
-    /// The number of samples. PyTorch: `len(dataset)`.
+    /// The number of samples. PyTorch: `len(dataset)`. Example on [`Dataset`].
     fn len(&self) -> usize;
 
-    /// Sample `index` as `(input, target)`. PyTorch: `dataset[index]`.
+    /// Sample `index` as `(input, target)`. PyTorch: `dataset[index]`. Example on [`Dataset`].
     ///
     /// # Panics
     /// If `index >= len()`.
     fn get(&self, index: usize) -> (Tensor, Tensor);
 
-    /// Whether there are no samples.
+    /// Whether there are no samples. PyTorch: `len(dataset) == 0`. Example on [`Dataset`].
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The samples `indices`, stacked: `(inputs, targets)` with a leading batch dim.
-    /// PyTorch: the default `collate_fn`.
+    /// PyTorch: the default `collate_fn` (`default_collate`) applied to `[dataset[i] for i
+    /// in indices]`. Example on [`Dataset`].
     fn get_batch(&self, indices: &[usize]) -> (Tensor, Tensor) {
         let (inputs, targets): (Vec<Tensor>, Vec<Tensor>) = indices.iter().map(|&i| self.get(i)).unzip();
         (Tensor::stack(&inputs, 0), Tensor::stack(&targets, 0))

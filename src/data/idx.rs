@@ -6,7 +6,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// The contents of an unsigned-byte IDX file: its dims and its bytes (row-major).
+/// The contents of an unsigned-byte IDX file: its dims and its bytes (row-major). PyTorch:
+/// the `uint8` tensor that torchvision's `read_sn3_pascalvincent_tensor` returns. Example on
+/// [`read_idx`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdxArray {
     /// One size per dim, e.g. `[60000, 28, 28]`.
@@ -28,6 +30,19 @@ const MAX_DECOMPRESSED: u64 = 1 << 30;
 /// # Errors
 /// [`Error::Io`] naming the file and the problem: unreadable, a bad gzip stream, a wrong
 /// magic number, an unsupported element type, or a length that disagrees with the header.
+///
+/// PyTorch: `torchvision.datasets.mnist.read_sn3_pascalvincent_tensor(path)`.
+///
+/// ```
+/// use tapegrad::data::read_idx;
+/// // Header: 0, 0, type 0x08 (u8), 2 dims; sizes 2 and 3 (big-endian u32); then 6 bytes.
+/// let bytes = [0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6];
+/// let path = std::env::temp_dir().join(format!("read_idx_doc_{}.idx", std::process::id()));
+/// std::fs::write(&path, bytes).unwrap();
+/// let idx = read_idx(&path).unwrap();
+/// assert_eq!((idx.shape, idx.data), (vec![2, 3], vec![1, 2, 3, 4, 5, 6]));
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let raw = std::fs::read(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {

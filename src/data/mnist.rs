@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::Dataset;
 use super::idx::read_idx;
 use crate::error::{Error, Result};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, checked_numel};
 
 /// Images and labels in MNIST's IDX files. PyTorch: `torchvision.datasets.MNIST`.
 ///
@@ -33,6 +33,15 @@ pub struct Mnist {
 
 /// MNIST's mean and standard deviation of `pixel/255` over the training set, the values
 /// used by PyTorch's MNIST examples: `Normalize((0.1307,), (0.3081,))`.
+///
+/// ```
+/// use tapegrad::data::{Dataset, Mnist, MNIST_MEAN_STD};
+/// let (mean, std) = MNIST_MEAN_STD;
+/// let digits = Mnist::load("data/digits", false).unwrap().normalize(mean, std);
+/// let (image, _) = digits.get(0);
+/// let p = digits.pixels(0)[0] as f32; // the first pixel, 0..=255
+/// assert!((image.to_vec()[0] - (p / 255.0 - mean) / std).abs() < 1e-6);
+/// ```
 pub const MNIST_MEAN_STD: (f32, f32) = (0.1307, 0.3081);
 
 fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
@@ -48,12 +57,22 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
 impl Mnist {
     /// Loads the training (`train = true`: `train-images-idx3-ubyte`,
     /// `train-labels-idx1-ubyte`) or test (`t10k-...`) split from `dir`, each file gzipped
-    /// (`.gz`) or not.
+    /// (`.gz`) or not. PyTorch: `torchvision.datasets.MNIST(root, train=train,
+    /// transform=ToTensor())`, without `download`.
+    ///
+    /// ```
+    /// use tapegrad::data::{Dataset, Mnist};
+    /// let test = Mnist::load("data/digits", false).unwrap();
+    /// let (image, _) = test.get(0);
+    /// assert!(image.to_vec().iter().all(|v| (0.0..=1.0).contains(v))); // pixel/255
+    /// assert!(Mnist::load("no/such/dir", true).is_err());
+    /// ```
     ///
     /// # Errors
     /// [`Error::Io`] naming the file and the problem: missing, malformed (see
     /// [`read_idx`](super::read_idx)), images that are not 3-d, labels that are not 1-d,
-    /// image and label counts that differ, or a label above 255.
+    /// image and label counts that differ, a label above 255, or images too large for a
+    /// tensor (possible when there are none: `[0, 2³²−1, 2³²−1]`).
     pub fn load(dir: impl AsRef<Path>, train: bool) -> Result<Mnist> {
         let dir = dir.as_ref();
         let prefix = if train { "train" } else { "t10k" };
@@ -84,6 +103,15 @@ impl Mnist {
                 labels.shape[0]
             )));
         }
+        // Zero images may declare any size; a batch of them must still be a tensor.
+        if let Err(e) = checked_numel(&[images.shape[0], 1, images.shape[1], images.shape[2]]) {
+            return Err(Error::Io(format!(
+                "{}: images of shape {:?}: {}",
+                images_path.display(),
+                images.shape,
+                e.message()
+            )));
+        }
         Ok(Mnist {
             images: images.data,
             labels: labels.data,
@@ -96,24 +124,35 @@ impl Mnist {
 
     /// The same data with inputs `(pixel/255 − mean)/std`. PyTorch:
     /// `transforms.Normalize((mean,), (std,))` after `ToTensor()`; MNIST's usual values are
-    /// [`MNIST_MEAN_STD`].
+    /// [`MNIST_MEAN_STD`]. Example on [`MNIST_MEAN_STD`].
     pub fn normalize(mut self, mean: f32, std: f32) -> Mnist {
         self.mean = mean;
         self.std = std;
         self
     }
 
-    /// `(rows, cols)` of each image.
+    /// `(rows, cols)` of each image. PyTorch: `dataset.data.shape[1:]`.
+    ///
+    /// ```
+    /// use tapegrad::data::{Dataset, Mnist};
+    /// let digits = Mnist::load("data/digits", true).unwrap(); // the bundled 8×8 digits
+    /// assert_eq!(digits.image_size(), (8, 8));
+    /// assert_eq!(digits.pixels(0).len(), 8 * 8);
+    /// assert!(digits.label(0) < 10);
+    /// assert_eq!(digits.get(0).1.item(), digits.label(0) as f32);
+    /// ```
     pub fn image_size(&self) -> (usize, usize) {
         (self.rows, self.cols)
     }
 
-    /// The label of sample `index`.
+    /// The label of sample `index`. PyTorch: `dataset.targets[index]`. Example on
+    /// [`Mnist::image_size`].
     pub fn label(&self, index: usize) -> u8 {
         self.labels[index]
     }
 
-    /// The raw bytes of image `index` (`rows·cols` pixels, row-major).
+    /// The raw bytes of image `index` (`rows·cols` pixels, row-major). PyTorch:
+    /// `dataset.data[index]`. Example on [`Mnist::image_size`].
     pub fn pixels(&self, index: usize) -> &[u8] {
         let size = self.rows * self.cols;
         &self.images[index * size..(index + 1) * size]

@@ -42,7 +42,7 @@ pub struct Relu {
 }
 
 impl Relu {
-    /// PyTorch: `nn.ReLU()`.
+    /// PyTorch: `nn.ReLU()`. Example on [`Relu`].
     pub fn new() -> Self {
         Self::default()
     }
@@ -50,6 +50,13 @@ impl Relu {
 parameterless_module!(Relu, |self, x| x.relu());
 
 /// `x` for `x > 0`, else `negative_slope·x`. PyTorch: `nn.LeakyReLU(negative_slope=0.01)`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{LeakyRelu, Module}};
+/// let x = Tensor::from_vec(vec![-2.0, 3.0], &[2]).unwrap();
+/// assert_eq!(LeakyRelu::new(0.5).forward(&x).to_vec(), vec![-1.0, 3.0]);
+/// assert_eq!(LeakyRelu::default().negative_slope, 0.01);
+/// ```
 #[derive(Debug, Clone)]
 pub struct LeakyRelu {
     /// The slope for negative inputs.
@@ -58,7 +65,7 @@ pub struct LeakyRelu {
 }
 
 impl LeakyRelu {
-    /// PyTorch: `nn.LeakyReLU(negative_slope)`.
+    /// PyTorch: `nn.LeakyReLU(negative_slope)`. Example on [`LeakyRelu`].
     pub fn new(negative_slope: f32) -> Self {
         LeakyRelu { negative_slope, training: TrainingFlag::default() }
     }
@@ -72,35 +79,55 @@ impl Default for LeakyRelu {
 }
 parameterless_module!(LeakyRelu, |self, x| x.leaky_relu(self.negative_slope));
 
-/// `1 / (1 + e⁻ˣ)`. PyTorch: `nn.Sigmoid()`.
+/// `σ(x) = 1 / (1 + e⁻ˣ)`. PyTorch: `nn.Sigmoid()`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{Module, Sigmoid}};
+/// assert_eq!(Sigmoid::new().forward(&Tensor::zeros(&[2])).to_vec(), vec![0.5, 0.5]);
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct Sigmoid {
     training: TrainingFlag,
 }
 
 impl Sigmoid {
-    /// PyTorch: `nn.Sigmoid()`.
+    /// PyTorch: `nn.Sigmoid()`. Example on [`Sigmoid`].
     pub fn new() -> Self {
         Self::default()
     }
 }
 parameterless_module!(Sigmoid, |self, x| x.sigmoid());
 
-/// `tanh x`. PyTorch: `nn.Tanh()`.
+/// `tanh x = (eˣ − e⁻ˣ) / (eˣ + e⁻ˣ)`. PyTorch: `nn.Tanh()`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{Module, Tanh}};
+/// let y = Tanh::new().forward(&Tensor::from_vec(vec![0.0, 20.0], &[2]).unwrap());
+/// assert_eq!(y.to_vec(), vec![0.0, 1.0]); // tanh 20 = 1 to f32 precision
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct Tanh {
     training: TrainingFlag,
 }
 
 impl Tanh {
-    /// PyTorch: `nn.Tanh()`.
+    /// PyTorch: `nn.Tanh()`. Example on [`Tanh`].
     pub fn new() -> Self {
         Self::default()
     }
 }
 parameterless_module!(Tanh, |self, x| x.tanh());
 
-/// `x·Φ(x)` (or its tanh approximation). PyTorch: `nn.GELU(approximate='none')`.
+/// `x·Φ(x)` (or its tanh approximation), Φ the standard normal CDF. PyTorch:
+/// `nn.GELU(approximate='none')`. The formulas are on [`Tensor::gelu`].
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{Gelu, Module, functional::Approximate}};
+/// let x = Tensor::from_vec(vec![0.0, 1.0], &[2]).unwrap();
+/// let y = Gelu::new(Approximate::None).forward(&x).to_vec();
+/// assert_eq!(y[0], 0.0);
+/// assert!((y[1] - 0.841_344_7).abs() < 1e-6); // Φ(1)
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct Gelu {
     /// Exact (`Approximate::None`, the default) or `Approximate::Tanh`.
@@ -109,7 +136,7 @@ pub struct Gelu {
 }
 
 impl Gelu {
-    /// PyTorch: `nn.GELU(approximate=...)`.
+    /// PyTorch: `nn.GELU(approximate=...)`. Example on [`Gelu`].
     pub fn new(approximate: Approximate) -> Self {
         Gelu { approximate, training: TrainingFlag::default() }
     }
@@ -117,6 +144,12 @@ impl Gelu {
 parameterless_module!(Gelu, |self, x| x.gelu(self.approximate));
 
 /// `exp(xᵢ) / Σⱼ exp(xⱼ)` along `dim`. PyTorch: `nn.Softmax(dim)`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{Module, Softmax}};
+/// let x = Tensor::from_vec(vec![0.0, 0.0, 5.0, 5.0], &[2, 2]).unwrap();
+/// assert_eq!(Softmax::new(1).forward(&x).to_vec(), vec![0.5; 4]); // each row sums to 1
+/// ```
 #[derive(Debug, Clone)]
 pub struct Softmax {
     /// The dim that sums to 1.
@@ -125,14 +158,21 @@ pub struct Softmax {
 }
 
 impl Softmax {
-    /// PyTorch: `nn.Softmax(dim)`.
+    /// PyTorch: `nn.Softmax(dim)`. Example on [`Softmax`].
     pub fn new(dim: isize) -> Self {
         Softmax { dim, training: TrainingFlag::default() }
     }
 }
 parameterless_module!(Softmax, |self, x| x.softmax(self.dim));
 
-/// `log(softmax(x))` along `dim`, computed stably. PyTorch: `nn.LogSoftmax(dim)`.
+/// `log(softmax(x))ᵢ = xᵢ − ln Σⱼ exp(xⱼ)` along `dim`, computed stably.
+/// PyTorch: `nn.LogSoftmax(dim)`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{LogSoftmax, Module}};
+/// let y = LogSoftmax::new(-1).forward(&Tensor::zeros(&[1, 2]));
+/// assert!(y.to_vec().iter().all(|v| (v + std::f32::consts::LN_2).abs() < 1e-6)); // ln ½
+/// ```
 #[derive(Debug, Clone)]
 pub struct LogSoftmax {
     /// The dim of the distribution.
@@ -141,7 +181,7 @@ pub struct LogSoftmax {
 }
 
 impl LogSoftmax {
-    /// PyTorch: `nn.LogSoftmax(dim)`.
+    /// PyTorch: `nn.LogSoftmax(dim)`. Example on [`LogSoftmax`].
     pub fn new(dim: isize) -> Self {
         LogSoftmax { dim, training: TrainingFlag::default() }
     }

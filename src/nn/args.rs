@@ -12,12 +12,21 @@ use crate::ops::pad::PadMode;
 /// `3.into()`, `[2, 3].into()`, `vec![1, 2].into()`. A one-element tuple means the same as
 /// the int. Values are `i64` because PyTorch accepts (and later rejects) zero and negative
 /// ones; the check happens where PyTorch's does.
+///
+/// ```
+/// use tapegrad::nn::IntOrTuple;
+/// let stride: IntOrTuple = 2.into();
+/// assert_eq!(stride.expand("stride", 2).unwrap(), vec![2, 2]); // int → (2, 2)
+/// assert_eq!(IntOrTuple::from([1, 3]).ntuple(2), vec![1, 3]);
+/// let err = IntOrTuple::from([1, 1, 1]).expand("stride", 2).unwrap_err();
+/// assert!(err.starts_with("expected stride to be a single integer value or a list of 2 values"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntOrTuple(pub Vec<i64>);
 
 impl IntOrTuple {
     /// The values for `dims` spatial dims: an int is repeated, a tuple must have `dims`
-    /// values. PyTorch: `expand_param_if_needed`.
+    /// values. PyTorch: ATen's `expand_param_if_needed`. Example on [`IntOrTuple`].
     ///
     /// # Errors
     /// PyTorch's text: "expected stride to be a single integer value or a list of 2 values
@@ -35,6 +44,7 @@ impl IntOrTuple {
 
     /// PyTorch's `_single`/`_pair`/`_triple` as used by the module constructors: an int is
     /// repeated `dims` times, a tuple is kept as it is (its length is checked at forward).
+    /// Example on [`IntOrTuple`].
     pub fn ntuple(&self, dims: usize) -> Vec<i64> {
         if self.0.len() == 1 && dims != 1 { vec![self.0[0]; dims] } else { self.0.clone() }
     }
@@ -60,6 +70,14 @@ macro_rules! int_or_tuple_from {
 int_or_tuple_from!(i32, i64, usize);
 
 /// The resolved padding of a convolution. PyTorch: `padding=int | tuple | 'valid' | 'same'`.
+/// Parses from `"same"` and `"valid"` (with `nn.ConvNd`'s `ValueError` text otherwise).
+///
+/// ```
+/// use tapegrad::nn::Padding;
+/// assert_eq!("same".parse::<Padding>().unwrap(), Padding::Same);
+/// let err = "full".parse::<Padding>().unwrap_err();
+/// assert_eq!(err.message(), "Invalid padding string 'full', should be one of {'same', 'valid'}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Padding {
     /// The same number of elements before and after each spatial dim (an int or one per dim).
@@ -74,7 +92,16 @@ pub enum Padding {
 
 /// A padding argument as the caller wrote it: ints, or a string still to be checked.
 /// Built with `.into()` from an int, an array or `Vec` of ints, `"same"`/`"valid"`, or a
-/// [`Padding`].
+/// [`Padding`]. PyTorch: the `padding` argument itself, before it is checked.
+///
+/// ```
+/// use tapegrad::nn::{Padding, PaddingArg};
+/// assert_eq!(PaddingArg::from([1, 2]).for_module().unwrap(), Padding::Explicit(vec![1, 2]));
+/// assert_eq!(PaddingArg::from("valid").for_functional().unwrap(), Padding::Valid);
+/// // The two callers word an unknown string differently, as PyTorch does:
+/// assert!(PaddingArg::from("full").for_module().is_err());
+/// assert_eq!(PaddingArg::from("full").for_functional().unwrap_err(), "Invalid padding string: 'full'");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaddingArg {
     /// An int or a tuple.
@@ -84,7 +111,8 @@ pub enum PaddingArg {
 }
 
 impl PaddingArg {
-    /// Resolves the argument as `nn.ConvNd`'s constructor does.
+    /// Resolves the argument as `nn.ConvNd`'s constructor does (PyTorch:
+    /// `_ConvNd.__init__`). Example on [`PaddingArg`].
     ///
     /// # Errors
     /// [`Error::Value`] with PyTorch's text for an unknown string.
@@ -95,8 +123,9 @@ impl PaddingArg {
         }
     }
 
-    /// Resolves the argument as `F.convNd` does; an unknown string is PyTorch's
-    /// `RuntimeError` text, returned as the `Err` message.
+    /// Resolves the argument as `F.convNd` does (PyTorch: `at::_convolution_mode`); an
+    /// unknown string is PyTorch's `RuntimeError` text, returned as the `Err` message.
+    /// Example on [`PaddingArg`].
     pub fn for_functional(&self) -> Result<Padding, String> {
         match self {
             PaddingArg::Ints(v) => Ok(Padding::Explicit(v.clone())),
@@ -151,7 +180,15 @@ impl<T: Into<IntOrTuple>> From<T> for PaddingArg {
     }
 }
 
-/// How a convolution pads its input. PyTorch: `padding_mode` of `nn.ConvNd`.
+/// How a convolution pads its input. PyTorch: `padding_mode` of `nn.ConvNd`. Parses from
+/// PyTorch's names and prints as them.
+///
+/// ```
+/// use tapegrad::{nn::PaddingMode, ops::pad::PadMode};
+/// let mode: PaddingMode = "reflect".parse().unwrap();
+/// assert_eq!((mode.to_string(), mode.pad_mode()), ("reflect".to_string(), Some(PadMode::Reflect)));
+/// assert_eq!(PaddingMode::Zeros.pad_mode(), None); // folded into im2col, no F.pad
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PaddingMode {
     /// Zeros, folded into im2col (the default).
@@ -167,6 +204,8 @@ pub enum PaddingMode {
 
 impl PaddingMode {
     /// The `F.pad` mode that applies it, `None` for zeros (folded into the convolution).
+    /// PyTorch: the `mode` that `_ConvNd._conv_forward` passes to `F.pad`. Example on
+    /// [`PaddingMode`].
     pub fn pad_mode(self) -> Option<PadMode> {
         match self {
             PaddingMode::Zeros => None,

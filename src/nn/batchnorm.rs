@@ -6,11 +6,13 @@ use std::fmt;
 use super::functional::batch_norm;
 use super::module::{Module, TrainingFlag};
 use super::parameter::Parameter;
+use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 /// Batch normalisation over the channels (dim 1) of its input; use the aliases
-/// [`BatchNorm1d`], [`BatchNorm2d`], [`BatchNorm3d`]. See
-/// [`functional::batch_norm`](super::functional::batch_norm) for the maths.
+/// [`BatchNorm1d`], [`BatchNorm2d`], [`BatchNorm3d`]. PyTorch: `nn.BatchNorm1d`,
+/// `nn.BatchNorm2d`, `nn.BatchNorm3d`. Per channel, `y = (x − E[x]) / √(Var[x] + eps)·γ + β`;
+/// see [`functional::batch_norm`](super::functional::batch_norm) for the rest of the maths.
 ///
 /// * **Parameters** (with `affine`): `weight` (γ, ones) and `bias` (β, zeros), `(C,)`.
 /// * **Buffers** (with `track_running_stats`): `running_mean` (zeros), `running_var`
@@ -55,15 +57,33 @@ pub struct BatchNorm<const D: usize> {
     training: TrainingFlag,
 }
 
-/// Batch normalisation of `(N, C)` or `(N, C, L)`. PyTorch: `nn.BatchNorm1d`.
+/// Batch normalisation of `(N, C)` or `(N, C, L)`. PyTorch: `nn.BatchNorm1d`. Example on
+/// [`BatchNorm`].
 pub type BatchNorm1d = BatchNorm<1>;
 /// Batch normalisation of `(N, C, H, W)`. PyTorch: `nn.BatchNorm2d`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{BatchNorm2d, Module}};
+/// let bn = BatchNorm2d::new(3);
+/// let x = Tensor::randn(&[4, 3, 5, 5]);
+/// let y = bn.forward(&x); // training mode: each channel gets mean 0
+/// assert!(y.mean_dim([0, 2, 3], false).to_vec().iter().all(|m| m.abs() < 1e-5));
+/// ```
 pub type BatchNorm2d = BatchNorm<2>;
 /// Batch normalisation of `(N, C, D, H, W)`. PyTorch: `nn.BatchNorm3d`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{BatchNorm3d, Module}};
+/// let bn = BatchNorm3d::new(2);
+/// bn.eval(); // fresh running statistics: mean 0, variance 1, so y = x / √(1 + eps)
+/// let y = bn.forward(&Tensor::ones(&[1, 2, 2, 2, 2]));
+/// assert!(y.to_vec().iter().all(|v| (v - 1.0 / (1.0f32 + 1e-5).sqrt()).abs() < 1e-6));
+/// ```
 pub type BatchNorm3d = BatchNorm<3>;
 
 /// Builds a [`BatchNorm`] with PyTorch's keyword arguments and defaults: `eps=1e-5`,
-/// `momentum=0.1`, `affine=True`, `track_running_stats=True`.
+/// `momentum=0.1`, `affine=True`, `track_running_stats=True`. PyTorch: `nn.BatchNorm2d(C,
+/// eps=..., momentum=..., affine=..., track_running_stats=...)`.
 ///
 /// ```
 /// use tapegrad::nn::{BatchNorm2d, Module};
@@ -83,18 +103,30 @@ pub struct BatchNormBuilder<const D: usize> {
 }
 
 impl<const D: usize> BatchNorm<D> {
-    /// A layer with PyTorch's defaults. PyTorch: `nn.BatchNormNd(num_features)`.
+    /// A layer with PyTorch's defaults. PyTorch: `nn.BatchNormNd(num_features)`. Examples on
+    /// [`BatchNorm`], [`BatchNorm2d`], [`BatchNorm3d`].
     pub fn new(num_features: usize) -> Self {
         Self::builder(num_features).build()
     }
 
-    /// A builder for eps, momentum, affine and track_running_stats.
+    /// A builder for eps, momentum, affine and track_running_stats. PyTorch: the keyword
+    /// arguments of `nn.BatchNormNd`. Example on [`BatchNormBuilder`].
     pub fn builder(num_features: usize) -> BatchNormBuilder<D> {
         BatchNormBuilder { num_features, eps: 1e-5, momentum: Some(0.1), affine: true, track_running_stats: true }
     }
 
     /// Sets `running_mean` to 0, `running_var` to 1 and `num_batches_tracked` to 0.
-    /// PyTorch: `reset_running_stats()`.
+    /// PyTorch: `bn.reset_running_stats()`.
+    ///
+    /// ```
+    /// use tapegrad::{Tensor, nn::{BatchNorm1d, Module}};
+    /// let bn = BatchNorm1d::new(1);
+    /// bn.forward(&Tensor::from_vec(vec![1.0, 3.0], &[2, 1]).unwrap());
+    /// assert_eq!(bn.running_mean.as_ref().unwrap().item(), 0.2); // 0.1 · 2
+    /// bn.reset_running_stats();
+    /// assert_eq!(bn.running_mean.as_ref().unwrap().item(), 0.0);
+    /// assert_eq!(bn.num_batches_tracked.as_ref().unwrap().item(), 0.0);
+    /// ```
     pub fn reset_running_stats(&self) {
         let fill = |t: &Option<Tensor>, v: f32| {
             if let Some(t) = t {
@@ -107,7 +139,15 @@ impl<const D: usize> BatchNorm<D> {
     }
 
     /// Resets the running statistics, and `weight` to 1 and `bias` to 0. PyTorch:
-    /// `reset_parameters()`.
+    /// `bn.reset_parameters()`.
+    ///
+    /// ```
+    /// use tapegrad::nn::BatchNorm1d;
+    /// let bn = BatchNorm1d::new(2);
+    /// bn.weight.as_ref().unwrap().with_data_mut(|w| w.fill(3.0));
+    /// bn.reset_parameters();
+    /// assert_eq!(bn.weight.as_ref().unwrap().to_vec(), vec![1.0, 1.0]);
+    /// ```
     pub fn reset_parameters(&self) {
         self.reset_running_stats();
         if let Some(w) = &self.weight {
@@ -118,23 +158,34 @@ impl<const D: usize> BatchNorm<D> {
         }
     }
 
-    /// `num_features` (C).
+    /// `num_features` (C). PyTorch: `bn.num_features`. Like the getters below, it returns
+    /// the constructor argument:
+    ///
+    /// ```
+    /// use tapegrad::nn::BatchNorm2d;
+    /// let bn = BatchNorm2d::builder(8).momentum(None).track_running_stats(false).build();
+    /// assert_eq!((bn.num_features(), bn.eps(), bn.momentum()), (8, 1e-5, None));
+    /// assert_eq!((bn.affine(), bn.track_running_stats()), (true, false));
+    /// ```
     pub fn num_features(&self) -> usize {
         self.num_features
     }
-    /// `eps`, added to the variance.
+    /// `eps`, added to the variance. PyTorch: `bn.eps`. Example on [`BatchNorm::num_features`].
     pub fn eps(&self) -> f64 {
         self.eps
     }
-    /// `momentum`; `None` for a cumulative moving average.
+    /// `momentum`; `None` for a cumulative moving average. PyTorch: `bn.momentum`. Example on
+    /// [`BatchNorm::num_features`].
     pub fn momentum(&self) -> Option<f64> {
         self.momentum
     }
-    /// Whether the layer has `weight` and `bias`.
+    /// Whether the layer has `weight` and `bias`. PyTorch: `bn.affine`. Example on
+    /// [`BatchNorm::num_features`].
     pub fn affine(&self) -> bool {
         self.weight.is_some()
     }
-    /// Whether the layer keeps running statistics.
+    /// Whether the layer keeps running statistics. PyTorch: `bn.track_running_stats`.
+    /// Example on [`BatchNorm::num_features`].
     pub fn track_running_stats(&self) -> bool {
         self.running_mean.is_some()
     }
@@ -153,43 +204,72 @@ impl<const D: usize> BatchNorm<D> {
 }
 
 impl<const D: usize> BatchNormBuilder<D> {
-    /// The value added to the variance for numerical stability. Default 1e-5.
+    /// The value added to the variance for numerical stability. Default 1e-5. PyTorch:
+    /// `eps=`. Example on [`BatchNormBuilder`].
     pub fn eps(mut self, eps: f64) -> Self {
         self.eps = eps;
         self
     }
     /// The weight of the batch statistics in the running ones, or `None` for a cumulative
     /// moving average. Default `Some(0.1)`; `.momentum(0.01)` and `.momentum(None)` both work.
+    /// PyTorch: `momentum=`. Example on [`BatchNormBuilder`].
     pub fn momentum(mut self, momentum: impl Into<Option<f64>>) -> Self {
         self.momentum = momentum.into();
         self
     }
-    /// Whether to learn `weight` and `bias`. Default true.
+    /// Whether to learn `weight` and `bias`. Default true. PyTorch: `affine=`. Example on
+    /// [`BatchNormBuilder`].
     pub fn affine(mut self, affine: bool) -> Self {
         self.affine = affine;
         self
     }
     /// Whether to keep running statistics (without them, eval mode uses the batch's).
-    /// Default true.
+    /// Default true. PyTorch: `track_running_stats=`. Example on [`BatchNormBuilder`].
     pub fn track_running_stats(mut self, track_running_stats: bool) -> Self {
         self.track_running_stats = track_running_stats;
         self
     }
     /// The layer, initialised as PyTorch's `reset_parameters`. PyTorch checks nothing here.
+    /// PyTorch: the `nn.BatchNormNd(...)` constructor call. Example on [`BatchNormBuilder`].
+    ///
+    /// # Panics
+    /// When the `(num_features,)` tensors cannot be allocated; [`BatchNormBuilder::try_build`]
+    /// returns an `Err` instead.
+    #[track_caller]
     pub fn build(self) -> BatchNorm<D> {
+        self.try_build().unwrap_or_else(|e| panic!("BatchNorm{D}d: {}", e.message()))
+    }
+
+    /// [`BatchNormBuilder::build`] for a `num_features` that comes from a configuration.
+    /// PyTorch: the `nn.BatchNormNd(...)` call (where an impossible size raises a
+    /// `RuntimeError`).
+    ///
+    /// # Errors
+    /// [`Error::Runtime`] when `(num_features,)` tensors cannot be allocated.
+    ///
+    /// ```
+    /// use tapegrad::nn::BatchNorm2d;
+    /// assert!(BatchNorm2d::builder(usize::MAX).try_build().is_err());
+    /// assert_eq!(BatchNorm2d::builder(8).try_build().unwrap().num_features(), 8);
+    /// ```
+    pub fn try_build(self) -> Result<BatchNorm<D>> {
         let c = self.num_features;
         let tracked = self.track_running_stats;
-        BatchNorm {
-            weight: self.affine.then(|| Parameter::new(Tensor::ones(&[c]))),
-            bias: self.affine.then(|| Parameter::new(Tensor::zeros(&[c]))),
-            running_mean: tracked.then(|| Tensor::zeros(&[c])),
-            running_var: tracked.then(|| Tensor::ones(&[c])),
+        let filled = |value: f32| {
+            Tensor::try_full(&[c], value).map_err(|e| Error::Runtime(format!("BatchNorm{D}d({c}): {}", e.message())))
+        };
+        let optional = |wanted: bool, value: f32| if wanted { filled(value).map(Some) } else { Ok(None) };
+        Ok(BatchNorm {
+            weight: optional(self.affine, 1.0)?.map(Parameter::new),
+            bias: optional(self.affine, 0.0)?.map(Parameter::new),
+            running_mean: optional(tracked, 0.0)?,
+            running_var: optional(tracked, 1.0)?,
             num_batches_tracked: tracked.then(|| Tensor::scalar(0.0)),
             num_features: c,
             eps: self.eps,
             momentum: self.momentum,
             training: TrainingFlag::default(),
-        }
+        })
     }
 }
 

@@ -22,34 +22,46 @@ pub struct Sequential {
 }
 
 impl Sequential {
-    /// An empty container. PyTorch: `nn.Sequential()`.
+    /// An empty container. PyTorch: `nn.Sequential()`. Example on [`Sequential`].
     pub fn new() -> Sequential {
         Sequential::default()
     }
 
-    /// The container with `layer` appended. PyTorch: `seq.append(layer)`.
+    /// The container with `layer` appended. PyTorch: `seq.append(layer)`. Example on
+    /// [`Sequential`].
     #[allow(clippy::should_implement_trait)] // a builder step, not arithmetic
     pub fn add(mut self, layer: impl Module + 'static) -> Sequential {
         self.layers.push(Box::new(layer));
         self
     }
 
-    /// Appends an already boxed layer.
+    /// Appends an already boxed layer. PyTorch: `seq.append(layer)`.
+    ///
+    /// ```
+    /// use tapegrad::nn::{Linear, Module, Relu, Sequential};
+    /// let mut model = Sequential::new();
+    /// for layer in [Box::new(Linear::new(2, 2)) as Box<dyn Module>, Box::new(Relu::new())] {
+    ///     model.push(layer);
+    /// }
+    /// assert_eq!(model.len(), 2);
+    /// assert!(model.get(1).unwrap().parameters().is_empty()); // the ReLU
+    /// assert!(model.get(2).is_none() && !model.is_empty());
+    /// ```
     pub fn push(&mut self, layer: Box<dyn Module>) {
         self.layers.push(layer);
     }
 
-    /// The number of layers. PyTorch: `len(seq)`.
+    /// The number of layers. PyTorch: `len(seq)`. Example on [`Sequential::push`].
     pub fn len(&self) -> usize {
         self.layers.len()
     }
 
-    /// Whether there are no layers.
+    /// Whether there are no layers. PyTorch: `len(seq) == 0`. Example on [`Sequential::push`].
     pub fn is_empty(&self) -> bool {
         self.layers.is_empty()
     }
 
-    /// Layer `index`. PyTorch: `seq[index]`.
+    /// Layer `index`. PyTorch: `seq[index]`. Example on [`Sequential::push`].
     pub fn get(&self, index: usize) -> Option<&dyn Module> {
         self.layers.get(index).map(|l| l.as_ref())
     }
@@ -82,12 +94,18 @@ pub struct Flatten {
 }
 
 impl Flatten {
-    /// PyTorch: `nn.Flatten()`: keeps the batch dim, flattens the rest.
+    /// PyTorch: `nn.Flatten()`: keeps the batch dim, flattens the rest. Example on [`Flatten`].
     pub fn new() -> Flatten {
         Flatten::with_dims(1, -1)
     }
 
     /// PyTorch: `nn.Flatten(start_dim, end_dim)`.
+    ///
+    /// ```
+    /// use tapegrad::{Tensor, nn::{Flatten, Module}};
+    /// let y = Flatten::with_dims(0, 1).forward(&Tensor::zeros(&[2, 3, 4]));
+    /// assert_eq!(y.shape(), &[6, 4]);
+    /// ```
     pub fn with_dims(start_dim: isize, end_dim: isize) -> Flatten {
         Flatten { start_dim, end_dim, training: TrainingFlag::default() }
     }
@@ -100,14 +118,20 @@ impl Default for Flatten {
 }
 parameterless_module!(Flatten, |self, x| x.flatten(self.start_dim, self.end_dim));
 
-/// Returns its input. PyTorch: `nn.Identity()`.
+/// Returns its input, `y = x`. PyTorch: `nn.Identity()`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{Identity, Module}};
+/// let x = Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap();
+/// assert_eq!(Identity::new().forward(&x).to_vec(), vec![1.0, 2.0]);
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct Identity {
     training: TrainingFlag,
 }
 
 impl Identity {
-    /// PyTorch: `nn.Identity()`.
+    /// PyTorch: `nn.Identity()`. Example on [`Identity`].
     pub fn new() -> Identity {
         Identity::default()
     }

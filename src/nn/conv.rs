@@ -9,6 +9,15 @@ use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 /// An `N`-d convolution layer; use the aliases [`Conv1d`], [`Conv2d`], [`Conv3d`].
+/// PyTorch: `nn.Conv1d`, `nn.Conv2d`, `nn.Conv3d`.
+///
+/// For output channel `j` of sample `n` (PyTorch's formula; `⋆` is cross-correlation over
+/// the `in_channels / groups` input channels of `j`'s group):
+///
+/// ```text
+/// out(n, j) = bias(j) + Σₖ weight(j, k) ⋆ input(n, k)
+/// size_out  = ⌊(size_in + pad_before + pad_after − dilation·(kernel − 1) − 1) / stride⌋ + 1
+/// ```
 ///
 /// `weight` has shape `(out_channels, in_channels / groups, *kernel_size)` and `bias`
 /// `(out_channels,)`; both are public, so a lesson can set a fixed kernel:
@@ -43,11 +52,24 @@ pub struct Conv<const N: usize> {
     training: TrainingFlag,
 }
 
-/// 1-d convolution over `(N, C, L)`. PyTorch: `nn.Conv1d`.
+/// 1-d convolution over `(N, C, L)` (or unbatched `(C, L)`). PyTorch: `nn.Conv1d`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{Conv1d, Module}};
+/// let conv = Conv1d::builder(2, 4, 3).padding(1).build().unwrap();
+/// assert_eq!(conv.forward(&Tensor::zeros(&[5, 2, 10])).shape(), &[5, 4, 10]);
+/// ```
 pub type Conv1d = Conv<1>;
-/// 2-d convolution over `(N, C, H, W)`. PyTorch: `nn.Conv2d`.
+/// 2-d convolution over `(N, C, H, W)` (or unbatched `(C, H, W)`). PyTorch: `nn.Conv2d`.
+/// Examples on [`Conv`] and [`Conv::new`].
 pub type Conv2d = Conv<2>;
-/// 3-d convolution over `(N, C, D, H, W)`. PyTorch: `nn.Conv3d`.
+/// 3-d convolution over `(N, C, D, H, W)` (or unbatched `(C, D, H, W)`). PyTorch: `nn.Conv3d`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{Conv3d, Module}};
+/// let conv = Conv3d::builder(1, 2, 3).stride(2).build().unwrap();
+/// assert_eq!(conv.forward(&Tensor::zeros(&[1, 1, 7, 7, 7])).shape(), &[1, 2, 3, 3, 3]); // ⌊(7 − 3)/2⌋ + 1
+/// ```
 pub type Conv3d = Conv<3>;
 
 /// Builds a [`Conv`] with PyTorch's keyword arguments; every one has PyTorch's default.
@@ -81,12 +103,21 @@ impl<const N: usize> Conv<N> {
     ///
     /// # Errors
     /// As [`ConvBuilder::build`].
+    ///
+    /// ```
+    /// use tapegrad::{Tensor, nn::{Conv2d, Module}};
+    /// let conv = Conv2d::new(1, 6, 5).unwrap();
+    /// assert_eq!(conv.weight.shape(), &[6, 1, 5, 5]);
+    /// let y = conv.forward(&Tensor::zeros(&[2, 1, 28, 28]));
+    /// assert_eq!(y.shape(), &[2, 6, 24, 24]); // 28 − (5 − 1) = 24
+    /// ```
     pub fn new(in_channels: usize, out_channels: usize, kernel_size: impl Into<IntOrTuple>) -> Result<Self> {
         Self::builder(in_channels, out_channels, kernel_size).build()
     }
 
     /// A builder for the remaining arguments (stride, padding, dilation, groups, bias,
-    /// padding_mode).
+    /// padding_mode). PyTorch: `nn.ConvNd(in_channels, out_channels, kernel_size, **kwargs)`.
+    /// Example on [`ConvBuilder`].
     pub fn builder(in_channels: usize, out_channels: usize, kernel_size: impl Into<IntOrTuple>) -> ConvBuilder<N> {
         ConvBuilder {
             in_channels,
@@ -101,8 +132,17 @@ impl<const N: usize> Conv<N> {
         }
     }
 
-    /// Re-draws the weight and bias as PyTorch's `reset_parameters` does: weight
-    /// `kaiming_uniform_(a=√5)`, bias `U(±1/√fan_in)` (left alone when `fan_in` is 0).
+    /// Re-draws the weight and bias as PyTorch's `_ConvNd.reset_parameters()` does: weight
+    /// `kaiming_uniform_(a=√5)`, which is `U(±1/√fan_in)`, bias `U(±1/√fan_in)` (left alone
+    /// when `fan_in` is 0), with `fan_in = in_channels / groups · ∏kernel_size`.
+    ///
+    /// ```
+    /// use tapegrad::nn::Conv2d;
+    /// let conv = Conv2d::new(4, 8, 3).unwrap(); // fan_in = 4·3·3 = 36
+    /// conv.reset_parameters();
+    /// let bound = 1.0 / 6.0; // 1/√36
+    /// assert!(conv.bias.as_ref().unwrap().to_vec().iter().all(|b| b.abs() <= bound));
+    /// ```
     pub fn reset_parameters(&self) {
         kaiming_uniform_(&self.weight, 5f64.sqrt(), FanMode::FanIn, "leaky_relu")
             .expect("a conv weight has at least 3 dims");
@@ -117,7 +157,8 @@ impl<const N: usize> Conv<N> {
 
     /// Explains the output size for an input of spatial size `input` (e.g. `[H, W]`):
     /// padding per dim, output size, and the formula with the numbers filled in. See
-    /// [`conv_output_shape`](crate::nn::functional::conv_output_shape).
+    /// [`conv_output_shape`](crate::nn::functional::conv_output_shape). tapegrad-only, no
+    /// PyTorch counterpart (PyTorch documents the formula in `nn.Conv2d`'s docstring).
     ///
     /// # Errors
     /// What `forward` would reject for that size.
@@ -138,35 +179,47 @@ impl<const N: usize> Conv<N> {
         )
     }
 
-    /// `in_channels`.
+    /// `in_channels`. PyTorch: `conv.in_channels`. Like the other getters below, it returns
+    /// the constructor argument, with an int expanded to one value per dim:
+    ///
+    /// ```
+    /// use tapegrad::nn::{Conv2d, Padding, PaddingMode};
+    /// let conv = Conv2d::builder(4, 8, 3).padding("same").dilation(2).groups(2).build().unwrap();
+    /// assert_eq!((conv.in_channels(), conv.out_channels(), conv.groups()), (4, 8, 2));
+    /// assert_eq!((conv.kernel_size(), conv.stride(), conv.dilation()), (&[3, 3][..], &[1, 1][..], &[2, 2][..]));
+    /// assert_eq!((conv.padding(), conv.padding_mode()), (&Padding::Same, PaddingMode::Zeros));
+    /// ```
     pub fn in_channels(&self) -> usize {
         self.in_channels
     }
-    /// `out_channels`.
+    /// `out_channels`. PyTorch: `conv.out_channels`. Example on [`Conv::in_channels`].
     pub fn out_channels(&self) -> usize {
         self.out_channels
     }
-    /// `kernel_size`, one value per dim.
+    /// `kernel_size`, one value per dim. PyTorch: `conv.kernel_size`. Example on
+    /// [`Conv::in_channels`].
     pub fn kernel_size(&self) -> &[i64] {
         &self.kernel_size
     }
-    /// `stride`, one value per dim.
+    /// `stride`, one value per dim. PyTorch: `conv.stride`. Example on [`Conv::in_channels`].
     pub fn stride(&self) -> &[i64] {
         &self.stride
     }
-    /// `padding` as given (explicit, `Valid` or `Same`).
+    /// `padding` as given (explicit, `Valid` or `Same`). PyTorch: `conv.padding`. Example on
+    /// [`Conv::in_channels`].
     pub fn padding(&self) -> &Padding {
         &self.padding
     }
-    /// `dilation`, one value per dim.
+    /// `dilation`, one value per dim. PyTorch: `conv.dilation`. Example on
+    /// [`Conv::in_channels`].
     pub fn dilation(&self) -> &[i64] {
         &self.dilation
     }
-    /// `groups`.
+    /// `groups`. PyTorch: `conv.groups`. Example on [`Conv::in_channels`].
     pub fn groups(&self) -> usize {
         self.groups
     }
-    /// `padding_mode`.
+    /// `padding_mode`. PyTorch: `conv.padding_mode`. Example on [`Conv::in_channels`].
     pub fn padding_mode(&self) -> PaddingMode {
         self.padding_mode
     }
@@ -174,38 +227,46 @@ impl<const N: usize> Conv<N> {
 
 impl<const N: usize> ConvBuilder<N> {
     /// The step between kernel applications: an int or one per dim. Default 1.
+    /// PyTorch: `stride=`. Example on [`ConvBuilder`].
     pub fn stride(mut self, stride: impl Into<IntOrTuple>) -> Self {
         self.stride = stride.into();
         self
     }
     /// An int, one per dim, `"valid"`, `"same"` or a [`Padding`]. Default 0.
+    /// PyTorch: `padding=`. Example on [`ConvBuilder`].
     pub fn padding(mut self, padding: impl Into<PaddingArg>) -> Self {
         self.padding = padding.into();
         self
     }
-    /// The spacing between kernel elements: an int or one per dim. Default 1.
+    /// The spacing between kernel elements: an int or one per dim. Default 1. A kernel of
+    /// size `k` then spans `dilation·(k − 1) + 1` input elements. PyTorch: `dilation=`.
+    /// Example on [`ConvBuilder`].
     pub fn dilation(mut self, dilation: impl Into<IntOrTuple>) -> Self {
         self.dilation = dilation.into();
         self
     }
     /// Channel groups: input and output channels are split into `groups` independent
     /// convolutions (`groups = in_channels` is a depthwise convolution). Default 1.
+    /// PyTorch: `groups=`. Example on [`ConvBuilder`].
     pub fn groups(mut self, groups: usize) -> Self {
         self.groups = groups;
         self
     }
-    /// Whether to add a learnable bias. Default true.
+    /// Whether to add a learnable bias. Default true. PyTorch: `bias=`. Example on
+    /// [`ConvBuilder`].
     pub fn bias(mut self, bias: bool) -> Self {
         self.bias = bias;
         self
     }
     /// `"zeros"`, `"reflect"`, `"replicate"`, `"circular"` or a [`PaddingMode`]. Default zeros.
+    /// PyTorch: `padding_mode=`. Example on [`ConvBuilder`].
     pub fn padding_mode(mut self, padding_mode: impl AsRef<str>) -> Self {
         self.padding_mode = padding_mode.as_ref().to_string();
         self
     }
 
     /// Checks the configuration as `nn.ConvNd.__init__` does and initialises the parameters.
+    /// PyTorch: the `nn.ConvNd(...)` constructor call. Example on [`ConvBuilder`].
     ///
     /// # Errors
     /// [`Error::Value`] with PyTorch's text: "groups must be a positive integer",
@@ -213,6 +274,9 @@ impl<const N: usize> ConvBuilder<N> {
     /// groups", an invalid padding string, "padding='same' is not supported for strided
     /// convolutions", an invalid padding mode. Like PyTorch, zero or negative stride,
     /// dilation, padding and kernel sizes are accepted here and rejected by `forward`.
+    /// [`Error::Runtime`] for a negative kernel size (PyTorch's "Trying to create tensor
+    /// with negative dimension"), or a weight with more elements than `usize` counts or
+    /// than memory holds.
     pub fn build(self) -> Result<Conv<N>> {
         if self.groups == 0 {
             return Err(Error::Value("groups must be a positive integer".into()));
@@ -255,9 +319,13 @@ impl<const N: usize> ConvBuilder<N> {
             .into_iter()
             .chain(kernel_size.iter().map(|&k| k as usize))
             .collect();
+        // Sizes from a configuration: a weight no memory holds is an Err, not an abort.
+        let zeros = |shape: &[usize]| {
+            Tensor::try_full(shape, 0.0).map(Parameter::new).map_err(|e| Error::Runtime(e.message().to_string()))
+        };
         let conv = Conv {
-            weight: Parameter::new(Tensor::zeros(&weight_shape)),
-            bias: self.bias.then(|| Parameter::new(Tensor::zeros(&[self.out_channels]))),
+            weight: zeros(&weight_shape)?,
+            bias: if self.bias { Some(zeros(&[self.out_channels])?) } else { None },
             in_channels: self.in_channels,
             out_channels: self.out_channels,
             kernel_size,

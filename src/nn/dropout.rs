@@ -27,6 +27,13 @@ impl Dropout {
     ///
     /// # Errors
     /// [`Error::Value`] if `p` is outside `[0, 1]`, with PyTorch's text.
+    ///
+    /// ```
+    /// use tapegrad::nn::Dropout;
+    /// assert_eq!(Dropout::new(0.2).unwrap().p, 0.2);
+    /// let err = Dropout::new(1.5).unwrap_err();
+    /// assert_eq!(err.message(), "dropout probability has to be between 0 and 1, but got 1.5");
+    /// ```
     pub fn new(p: f64) -> Result<Dropout> {
         if !(0.0..=1.0).contains(&p) {
             return Err(Error::Value(format!("dropout probability has to be between 0 and 1, but got {p}")));

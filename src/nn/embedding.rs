@@ -37,12 +37,11 @@ pub struct Embedding {
 /// PyTorch's `padding_idx` handling: in `[-num_embeddings, num_embeddings)`, negative
 /// values counting from the end.
 fn resolve_padding_idx(padding_idx: Option<i64>, num_embeddings: usize) -> Result<Option<usize>> {
-    let n = num_embeddings as i64;
-    match padding_idx {
+    let n = num_embeddings as i128; // any usize, negated without overflow
+    match padding_idx.map(i128::from) {
         None => Ok(None),
-        Some(p) if (p > 0 && p >= n) || (p < 0 && p < -n) => {
-            Err(Error::Value("Padding_idx must be within num_embeddings".into()))
-        }
+        // PyTorch asserts p < n for p > 0 only, then fails to zero row 0 of an empty table.
+        Some(p) if p >= n || p < -n => Err(Error::Value("Padding_idx must be within num_embeddings".into())),
         Some(p) => Ok(Some(if p < 0 { p + n } else { p } as usize)),
     }
 }
@@ -55,11 +54,15 @@ impl Embedding {
     ///
     /// # Errors
     /// [`Error::Value`] "Padding_idx must be within num_embeddings" (PyTorch's
-    /// `AssertionError`) when `padding_idx` is outside `[-num_embeddings, num_embeddings)`.
+    /// `AssertionError`) when `padding_idx` is outside `[-num_embeddings, num_embeddings)`;
+    /// [`Error::Runtime`] when the table has more elements than `usize` counts or than
+    /// memory holds.
     pub fn new(num_embeddings: usize, embedding_dim: usize, padding_idx: Option<i64>) -> Result<Embedding> {
         let padding_idx = resolve_padding_idx(padding_idx, num_embeddings)?;
         let embedding = Embedding {
-            weight: Parameter::new(Tensor::zeros(&[num_embeddings, embedding_dim])),
+            weight: Parameter::new(Tensor::try_full(&[num_embeddings, embedding_dim], 0.0).map_err(|e| {
+                Error::Runtime(format!("Embedding({num_embeddings}, {embedding_dim}): {}", e.message()))
+            })?),
             padding_idx,
             training: TrainingFlag::default(),
         };
@@ -92,7 +95,15 @@ impl Embedding {
     }
 
     /// Re-draws `weight` from `N(0, 1)` and zeroes the `padding_idx` row, as PyTorch's
-    /// `reset_parameters` (`init.normal_` then `_fill_padding_idx_with_zero`).
+    /// `nn.Embedding.reset_parameters()` (`init.normal_` then `_fill_padding_idx_with_zero`).
+    ///
+    /// ```
+    /// use tapegrad::{Tensor, nn::Embedding};
+    /// let table = Tensor::ones(&[3, 2]);
+    /// let emb = Embedding::from_pretrained(&table, false, Some(1)).unwrap();
+    /// emb.reset_parameters();
+    /// assert_eq!(emb.weight.to_vec()[2..4], [0.0, 0.0]); // row 1, the padding row
+    /// ```
     pub fn reset_parameters(&self) {
         normal_(&self.weight, 0.0, 1.0);
         if let Some(row) = self.padding_idx {
@@ -100,15 +111,24 @@ impl Embedding {
         }
     }
 
-    /// `num_embeddings` (V).
+    /// `num_embeddings` (V). PyTorch: `emb.num_embeddings`. Like the getters below, it
+    /// returns the constructor argument:
+    ///
+    /// ```
+    /// use tapegrad::nn::Embedding;
+    /// let emb = Embedding::new(10, 3, Some(-1)).unwrap();
+    /// assert_eq!((emb.num_embeddings(), emb.embedding_dim(), emb.padding_idx()), (10, 3, Some(9)));
+    /// ```
     pub fn num_embeddings(&self) -> usize {
         self.weight.shape()[0]
     }
-    /// `embedding_dim` (D).
+    /// `embedding_dim` (D). PyTorch: `emb.embedding_dim`. Example on
+    /// [`Embedding::num_embeddings`].
     pub fn embedding_dim(&self) -> usize {
         self.weight.shape()[1]
     }
-    /// `padding_idx`, made non-negative as PyTorch stores it.
+    /// `padding_idx`, made non-negative as PyTorch stores it. PyTorch: `emb.padding_idx`.
+    /// Example on [`Embedding::num_embeddings`].
     pub fn padding_idx(&self) -> Option<usize> {
         self.padding_idx
     }

@@ -9,7 +9,15 @@ use crate::random::with_generator;
 use crate::tensor::Tensor;
 
 /// Which fan a Kaiming initialisation preserves the variance of.
-/// PyTorch: the `mode` argument (`'fan_in'` or `'fan_out'`).
+/// PyTorch: the `mode` argument (`'fan_in'` or `'fan_out'`); parses from those strings.
+///
+/// ```
+/// use tapegrad::nn::init::{kaiming_std, FanMode};
+/// assert_eq!("fan_out".parse::<FanMode>().unwrap(), FanMode::FanOut);
+/// // weight (out 8, in 2): fan_in = 2, fan_out = 8; relu gain √2
+/// assert_eq!(kaiming_std(&[8, 2], 0.0, FanMode::FanIn, "relu").unwrap(), 1.0); // √2/√2
+/// assert_eq!(kaiming_std(&[8, 2], 0.0, FanMode::FanOut, "relu").unwrap(), 0.5); // √2/√8
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FanMode {
     /// Preserve the variance of activations in the forward pass (the default).
@@ -65,6 +73,14 @@ pub fn calculate_fan_in_and_fan_out(shape: &[usize]) -> Result<(usize, usize)> {
 ///
 /// # Errors
 /// [`Error::Value`] for an unknown nonlinearity.
+///
+/// ```
+/// use tapegrad::nn::init::calculate_gain;
+/// assert_eq!(calculate_gain("relu", None).unwrap(), 2f64.sqrt());
+/// assert_eq!(calculate_gain("tanh", None).unwrap(), 5.0 / 3.0);
+/// assert_eq!(calculate_gain("leaky_relu", Some(1.0)).unwrap(), 1.0); // √(2 / (1 + 1))
+/// assert!(calculate_gain("swish", None).is_err());
+/// ```
 pub fn calculate_gain(nonlinearity: &str, param: Option<f64>) -> Result<f64> {
     match nonlinearity {
         "linear" | "conv1d" | "conv2d" | "conv3d" | "conv_transpose1d" | "conv_transpose2d" | "conv_transpose3d"
@@ -82,6 +98,13 @@ pub fn calculate_gain(nonlinearity: &str, param: Option<f64>) -> Result<f64> {
 
 /// Fills with samples of `U(low, high)`: `low + (high − low)·u`, `u ∈ [0, 1)`.
 /// PyTorch: `nn.init.uniform_(tensor, a=0.0, b=1.0)`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::init::uniform_};
+/// let w = Tensor::zeros(&[1000]);
+/// uniform_(&w, -0.5, 0.5);
+/// assert!(w.to_vec().iter().all(|v| (-0.5..0.5).contains(v)));
+/// ```
 pub fn uniform_(tensor: &Tensor, low: f64, high: f64) {
     let values: Vec<f32> =
         with_generator(|g| (0..tensor.numel()).map(|_| (low + (high - low) * g.uniform_f64()) as f32).collect());
@@ -89,32 +112,69 @@ pub fn uniform_(tensor: &Tensor, low: f64, high: f64) {
 }
 
 /// Fills with samples of `N(mean, std²)`. PyTorch: `nn.init.normal_(tensor, mean=0.0, std=1.0)`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::init::normal_};
+/// let w = Tensor::zeros(&[10_000]);
+/// normal_(&w, 3.0, 0.5);
+/// assert!((w.mean().item() - 3.0).abs() < 0.05); // standard error 0.5/√10000 = 0.005
+/// ```
 pub fn normal_(tensor: &Tensor, mean: f64, std: f64) {
     let values: Vec<f32> =
         with_generator(|g| (0..tensor.numel()).map(|_| (mean + std * g.normal() as f64) as f32).collect());
     fill(tensor, values);
 }
 
-/// Fills with `value`. PyTorch: `nn.init.constant_(tensor, val)`.
+/// Fills with `value`: `tᵢ ← value`. PyTorch: `nn.init.constant_(tensor, val)`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::init::constant_};
+/// let b = Tensor::zeros(&[3]);
+/// constant_(&b, 0.1);
+/// assert_eq!(b.to_vec(), vec![0.1; 3]);
+/// ```
 pub fn constant_(tensor: &Tensor, value: f64) {
     tensor.with_data_mut(|d| d.fill(value as f32));
 }
 
-/// Fills with 0. PyTorch: `nn.init.zeros_(tensor)`.
+/// Fills with 0: `tᵢ ← 0`. PyTorch: `nn.init.zeros_(tensor)`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::init::zeros_};
+/// let b = Tensor::ones(&[2]);
+/// zeros_(&b);
+/// assert_eq!(b.to_vec(), vec![0.0, 0.0]);
+/// ```
 pub fn zeros_(tensor: &Tensor) {
     constant_(tensor, 0.0);
 }
 
-/// Fills with 1. PyTorch: `nn.init.ones_(tensor)`.
+/// Fills with 1: `tᵢ ← 1`. PyTorch: `nn.init.ones_(tensor)`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::init::ones_};
+/// let g = Tensor::zeros(&[2]);
+/// ones_(&g);
+/// assert_eq!(g.to_vec(), vec![1.0, 1.0]);
+/// ```
 pub fn ones_(tensor: &Tensor) {
     constant_(tensor, 1.0);
 }
 
-/// Fills a 2-D tensor with the identity (ones on the main diagonal).
+/// Fills a 2-D tensor with the identity: `tᵢⱼ ← 1` if `i = j`, else 0 (ones on the main
+/// diagonal, also for a non-square tensor).
 /// PyTorch: `nn.init.eye_(tensor)`.
 ///
 /// # Errors
 /// [`Error::Value`] unless the tensor is 2-D.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::init::eye_};
+/// let w = Tensor::full(&[2, 3], 5.0);
+/// eye_(&w).unwrap();
+/// assert_eq!(w.to_vec(), vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+/// assert!(eye_(&Tensor::zeros(&[2])).is_err());
+/// ```
 pub fn eye_(tensor: &Tensor) -> Result<()> {
     if tensor.dim() != 2 {
         return Err(Error::Value("Only tensors with 2 dimensions are supported".into()));
@@ -124,9 +184,15 @@ pub fn eye_(tensor: &Tensor) -> Result<()> {
 }
 
 /// The standard deviation Xavier initialisation aims for: `gain·√(2 / (fan_in + fan_out))`.
+/// tapegrad-only, no PyTorch counterpart (PyTorch computes it inside `xavier_normal_`).
 ///
 /// # Errors
 /// [`Error::Value`] for fewer than 2 dims.
+///
+/// ```
+/// use tapegrad::nn::init::xavier_std;
+/// assert_eq!(xavier_std(&[3, 5], 2.0).unwrap(), 1.0); // 2·√(2 / (5 + 3))
+/// ```
 pub fn xavier_std(shape: &[usize], gain: f64) -> Result<f64> {
     let (fan_in, fan_out) = calculate_fan_in_and_fan_out(shape)?;
     Ok(gain * (2.0 / (fan_in + fan_out) as f64).sqrt())
@@ -137,6 +203,13 @@ pub fn xavier_std(shape: &[usize], gain: f64) -> Result<f64> {
 ///
 /// # Errors
 /// [`Error::Value`] for fewer than 2 dims.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::init::xavier_uniform_};
+/// let w = Tensor::zeros(&[10, 14]);
+/// xavier_uniform_(&w, 1.0).unwrap();
+/// assert!(w.to_vec().iter().all(|v| v.abs() <= 0.5)); // b = √(6 / (14 + 10)) = ½
+/// ```
 pub fn xavier_uniform_(tensor: &Tensor, gain: f64) -> Result<()> {
     let bound = 3f64.sqrt() * xavier_std(tensor.shape(), gain)?;
     uniform_(tensor, -bound, bound);
@@ -148,13 +221,23 @@ pub fn xavier_uniform_(tensor: &Tensor, gain: f64) -> Result<()> {
 ///
 /// # Errors
 /// [`Error::Value`] for fewer than 2 dims.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::init::xavier_normal_};
+/// let w = Tensor::zeros(&[200, 300]);
+/// xavier_normal_(&w, 1.0).unwrap();
+/// let std = w.pow(2.0).mean().item().sqrt(); // the sample std (mean ≈ 0)
+/// assert!((std / (2.0f32 / 500.0).sqrt() - 1.0).abs() < 0.02);
+/// ```
 pub fn xavier_normal_(tensor: &Tensor, gain: f64) -> Result<()> {
     normal_(tensor, 0.0, xavier_std(tensor.shape(), gain)?);
     Ok(())
 }
 
 /// The standard deviation Kaiming initialisation aims for: `gain / √fan`, with
-/// `gain = calculate_gain(nonlinearity, a)` and `fan` chosen by `mode`.
+/// `gain = calculate_gain(nonlinearity, a)` and `fan` chosen by `mode`. tapegrad-only, no
+/// PyTorch counterpart (PyTorch computes it inside `kaiming_normal_`). Example on
+/// [`FanMode`].
 ///
 /// # Errors
 /// As [`calculate_fan_in_and_fan_out`] and [`calculate_gain`].
@@ -199,6 +282,14 @@ pub fn kaiming_uniform_(tensor: &Tensor, a: f64, mode: FanMode, nonlinearity: &s
 ///
 /// # Errors
 /// As [`kaiming_std`].
+///
+/// ```
+/// use tapegrad::{Tensor, nn::init::{kaiming_normal_, FanMode}};
+/// let w = Tensor::zeros(&[256, 512]);
+/// kaiming_normal_(&w, 0.0, FanMode::FanIn, "relu").unwrap();
+/// let std = w.pow(2.0).mean().item().sqrt();
+/// assert!((std / (2.0f32 / 512.0).sqrt() - 1.0).abs() < 0.02); // std = √2 / √fan_in
+/// ```
 pub fn kaiming_normal_(tensor: &Tensor, a: f64, mode: FanMode, nonlinearity: &str) -> Result<()> {
     if tensor.numel() == 0 {
         return Ok(());

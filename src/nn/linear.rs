@@ -3,6 +3,7 @@
 use super::init::{FanMode, calculate_fan_in_and_fan_out, kaiming_uniform_, uniform_};
 use super::module::TrainingFlag;
 use super::{Module, Parameter};
+use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 /// A fully connected layer: `y = x·Wᵀ + b`, for `x` of shape `(*, in_features)`.
@@ -33,17 +34,57 @@ impl Linear {
     }
 
     /// A layer with or without bias. PyTorch: `nn.Linear(in_features, out_features, bias=...)`.
+    ///
+    /// ```
+    /// use tapegrad::nn::Linear;
+    /// let fc = Linear::with_bias(4, 3, false);
+    /// assert!(fc.bias.is_none());
+    /// assert_eq!((fc.in_features(), fc.out_features()), (4, 3));
+    /// ```
+    ///
+    /// # Panics
+    /// When the weight cannot be allocated; [`Linear::try_new`] returns an `Err` instead.
+    #[track_caller]
     pub fn with_bias(in_features: usize, out_features: usize, bias: bool) -> Linear {
+        Linear::try_new(in_features, out_features, bias).unwrap_or_else(|e| panic!("Linear: {}", e.message()))
+    }
+
+    /// [`Linear::with_bias`] for sizes that come from a configuration or a file.
+    ///
+    /// # Errors
+    /// [`Error::Runtime`] when the weight `(out_features, in_features)` has more elements
+    /// than `usize` counts or than memory holds (PyTorch's "not enough memory").
+    ///
+    /// ```
+    /// use tapegrad::nn::Linear;
+    /// assert!(Linear::try_new(1 << 40, 1 << 40, true).is_err());
+    /// assert_eq!(Linear::try_new(4, 3, false).unwrap().out_features(), 3);
+    /// ```
+    pub fn try_new(in_features: usize, out_features: usize, bias: bool) -> Result<Linear> {
+        let zeros = |shape: &[usize]| {
+            Tensor::try_full(shape, 0.0)
+                .map(Parameter::new)
+                .map_err(|e| Error::Runtime(format!("Linear({in_features}, {out_features}): {}", e.message())))
+        };
         let linear = Linear {
-            weight: Parameter::new(Tensor::zeros(&[out_features, in_features])),
-            bias: bias.then(|| Parameter::new(Tensor::zeros(&[out_features]))),
+            weight: zeros(&[out_features, in_features])?,
+            bias: if bias { Some(zeros(&[out_features])?) } else { None },
             training: TrainingFlag::default(),
         };
         linear.reset_parameters();
-        linear
+        Ok(linear)
     }
 
-    /// Re-draws the parameters as PyTorch's `reset_parameters`.
+    /// Re-draws the parameters as PyTorch's `nn.Linear.reset_parameters()`: weight
+    /// `kaiming_uniform_(a=√5)`, which is `U(−1/√in, 1/√in)`, and bias `U(−1/√in, 1/√in)`.
+    ///
+    /// ```
+    /// use tapegrad::nn::Linear;
+    /// let fc = Linear::new(16, 4);
+    /// fc.reset_parameters();
+    /// let bound = 1.0 / 16f32.sqrt(); // 1/√in_features = 0.25
+    /// assert!(fc.weight.to_vec().iter().all(|w| w.abs() <= bound));
+    /// ```
     pub fn reset_parameters(&self) {
         kaiming_uniform_(&self.weight, 5f64.sqrt(), FanMode::FanIn, "leaky_relu").expect("2-D weight");
         if let Some(bias) = &self.bias {
@@ -55,12 +96,14 @@ impl Linear {
         }
     }
 
-    /// `in_features`.
+    /// `in_features`, the last dim of the input. PyTorch: `linear.in_features`. Example on
+    /// [`Linear::with_bias`].
     pub fn in_features(&self) -> usize {
         self.weight.shape()[1]
     }
 
-    /// `out_features`.
+    /// `out_features`, the last dim of the output. PyTorch: `linear.out_features`. Example on
+    /// [`Linear::with_bias`].
     pub fn out_features(&self) -> usize {
         self.weight.shape()[0]
     }

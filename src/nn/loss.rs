@@ -59,8 +59,8 @@ use crate::nn::functional::{
     l1_loss_with, mse_loss_with, nll_loss_with, smooth_l1_loss_with,
 };
 
-/// Cross-entropy between logits and class indices or class probabilities.
-/// PyTorch: `nn.CrossEntropyLoss(weight=None, ignore_index=-100, reduction='mean',
+/// Cross-entropy between logits and class indices or class probabilities: per sample,
+/// `−ln softmax(x)[y]` for a class index `y`. PyTorch: `nn.CrossEntropyLoss(weight=None, ignore_index=-100, reduction='mean',
 /// label_smoothing=0.0)`. See [`cross_entropy_with`] for the formula and the shapes.
 ///
 /// ```
@@ -108,7 +108,8 @@ impl CrossEntropyLoss {
     }
 }
 
-/// The negative log-likelihood loss on log-probabilities and class indices.
+/// The negative log-likelihood loss on log-probabilities and class indices: per sample,
+/// `−w[y]·input[y]`.
 /// PyTorch: `nn.NLLLoss(weight=None, ignore_index=-100, reduction='mean')`.
 /// See [`nll_loss_with`].
 ///
@@ -153,7 +154,8 @@ impl NllLoss {
     }
 }
 
-/// The mean squared error. PyTorch: `nn.MSELoss(reduction='mean')`. See [`mse_loss_with`].
+/// The mean squared error `(1/n)·Σᵢ (xᵢ − yᵢ)²`. PyTorch: `nn.MSELoss(reduction='mean')`.
+/// See [`mse_loss_with`].
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::{MseLoss, Reduction}};
@@ -192,7 +194,8 @@ impl MseLoss {
     }
 }
 
-/// The mean absolute error. PyTorch: `nn.L1Loss(reduction='mean')`. See [`l1_loss_with`].
+/// The mean absolute error `(1/n)·Σᵢ |xᵢ − yᵢ|`. PyTorch: `nn.L1Loss(reduction='mean')`.
+/// See [`l1_loss_with`].
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::L1Loss};
@@ -230,8 +233,8 @@ impl L1Loss {
     }
 }
 
-/// The smooth L1 loss. PyTorch: `nn.SmoothL1Loss(reduction='mean', beta=1.0)`.
-/// See [`smooth_l1_loss_with`].
+/// The smooth L1 loss: with `d = x − y`, `0.5·d²/β` if `|d| < β`, else `|d| − 0.5·β`.
+/// PyTorch: `nn.SmoothL1Loss(reduction='mean', beta=1.0)`. See [`smooth_l1_loss_with`].
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::{SmoothL1Loss, SmoothL1Options}};
@@ -276,8 +279,8 @@ impl SmoothL1Loss {
     }
 }
 
-/// The Huber loss. PyTorch: `nn.HuberLoss(reduction='mean', delta=1.0)`.
-/// See [`huber_loss_with`].
+/// The Huber loss: with `d = x − y`, `0.5·d²` if `|d| < δ`, else `δ·(|d| − 0.5·δ)`.
+/// PyTorch: `nn.HuberLoss(reduction='mean', delta=1.0)`. See [`huber_loss_with`].
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::{HuberLoss, HuberOptions}};
@@ -322,8 +325,8 @@ impl HuberLoss {
     }
 }
 
-/// The binary cross-entropy of probabilities. PyTorch: `nn.BCELoss(weight=None,
-/// reduction='mean')`. See [`binary_cross_entropy_with`].
+/// The binary cross-entropy of probabilities, `−w·(t·ln x + (1 − t)·ln(1 − x))` per element.
+/// PyTorch: `nn.BCELoss(weight=None, reduction='mean')`. See [`binary_cross_entropy_with`].
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::BceLoss};
@@ -363,7 +366,8 @@ impl BceLoss {
     }
 }
 
-/// The binary cross-entropy of logits, computed stably. PyTorch:
+/// The binary cross-entropy of logits, `−w·(p·t·ln σ(x) + (1 − t)·ln(1 − σ(x)))` per element,
+/// computed stably. PyTorch:
 /// `nn.BCEWithLogitsLoss(weight=None, reduction='mean', pos_weight=None)`.
 /// See [`binary_cross_entropy_with_logits_with`].
 ///

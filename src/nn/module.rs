@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 /// A module's parameters and buffers by dotted name, in registration order (PyTorch's
-/// `OrderedDict` returned by `state_dict()`).
+/// `OrderedDict` returned by `state_dict()`). Example on [`Module::load_state_dict`].
 pub type StateDict = Vec<(String, Tensor)>;
 
 /// A layer or a model. PyTorch: `torch.nn.Module`.
@@ -60,11 +60,23 @@ pub trait Module: Send + Sync {
 
     /// Every buffer (state that is saved but not trained, such as BatchNorm's running
     /// statistics) with its dotted name. PyTorch: `module.named_buffers()`.
+    ///
+    /// ```
+    /// use tapegrad::nn::{BatchNorm2d, Module};
+    /// let names: Vec<String> = BatchNorm2d::new(3).named_buffers().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["running_mean", "running_var", "num_batches_tracked"]);
+    /// ```
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
         prefixed(self.named_children(), |child| child.named_buffers())
     }
 
     /// Every parameter, in registration order. PyTorch: `module.parameters()`.
+    ///
+    /// ```
+    /// use tapegrad::nn::{Linear, Module};
+    /// let shapes: Vec<Vec<usize>> = Linear::new(4, 3).parameters().iter().map(|p| p.shape().to_vec()).collect();
+    /// assert_eq!(shapes, [vec![3, 4], vec![3]]); // weight, bias
+    /// ```
     fn parameters(&self) -> Vec<Parameter> {
         self.named_parameters().into_iter().map(|(_, p)| p).collect()
     }
@@ -91,6 +103,15 @@ pub trait Module: Send + Sync {
 
     /// Clears the gradient of every parameter. PyTorch: `module.zero_grad()`
     /// (`set_to_none=True`).
+    ///
+    /// ```
+    /// use tapegrad::{Tensor, nn::{Linear, Module}};
+    /// let fc = Linear::new(2, 1);
+    /// fc.forward(&Tensor::ones(&[1, 2])).sum().backward();
+    /// assert!(fc.weight.grad().is_some());
+    /// fc.zero_grad();
+    /// assert!(fc.parameters().iter().all(|p| p.grad().is_none()));
+    /// ```
     fn zero_grad(&self) {
         for p in self.parameters() {
             p.zero_grad();
@@ -98,7 +119,8 @@ pub trait Module: Send + Sync {
     }
 
     /// Parameters then buffers, by dotted name, detached. PyTorch: `module.state_dict()`
-    /// (PyTorch interleaves them per module; names are what matters for loading).
+    /// (PyTorch interleaves them per module; names are what matters for loading). Example
+    /// on [`Module::load_state_dict`].
     fn state_dict(&self) -> StateDict {
         let params = self.named_parameters().into_iter().map(|(n, p)| (n, p.detach()));
         params.chain(self.named_buffers().into_iter().map(|(n, b)| (n, b.detach()))).collect()
@@ -114,6 +136,16 @@ pub trait Module: Send + Sync {
     /// [`Error::Runtime`] naming the missing, unexpected and wrongly-shaped keys, in
     /// PyTorch's layout ("Error(s) in loading state_dict: Missing key(s) in state_dict:
     /// \"fc.bias\". ...").
+    ///
+    /// ```
+    /// use tapegrad::nn::{Linear, Module};
+    /// let (source, target) = (Linear::new(3, 2), Linear::new(3, 2));
+    /// let state = source.state_dict(); // [("weight", ..), ("bias", ..)]
+    /// target.load_state_dict(&state, true).unwrap();
+    /// assert_eq!(target.weight.to_vec(), source.weight.to_vec());
+    /// let err = Linear::new(3, 4).load_state_dict(&state, true).unwrap_err();
+    /// assert!(err.message().contains("size mismatch for weight"));
+    /// ```
     fn load_state_dict(&self, state: &StateDict, strict: bool) -> Result<()> {
         let own: Vec<(String, Tensor)> = self
             .named_parameters()
@@ -176,16 +208,31 @@ fn quoted(names: &[&str]) -> String {
 }
 
 /// The train/eval flag of a layer whose behaviour depends on it (Dropout, BatchNorm), or
-/// that reports it. Starts in training mode, as PyTorch modules do.
+/// that reports it. Starts in training mode, as PyTorch modules do. PyTorch: the
+/// `module.training` attribute (an `AtomicBool` here, because `forward` takes `&self`).
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{Module, TrainingFlag}};
+/// struct Noisy { training: TrainingFlag }
+/// impl Module for Noisy {
+///     fn forward(&self, x: &Tensor) -> Tensor { if self.training.get() { x + 1.0 } else { x.clone() } }
+///     fn train(&self, mode: bool) { self.training.set(mode) }
+///     fn is_training(&self) -> bool { self.training.get() }
+/// }
+/// let layer = Noisy { training: TrainingFlag::default() }; // starts in training mode
+/// assert_eq!(layer.forward(&Tensor::zeros(&[1])).item(), 1.0);
+/// layer.eval();
+/// assert_eq!(layer.forward(&Tensor::zeros(&[1])).item(), 0.0);
+/// ```
 #[derive(Debug)]
 pub struct TrainingFlag(AtomicBool);
 
 impl TrainingFlag {
-    /// Whether in training mode.
+    /// Whether in training mode. PyTorch: reading `module.training`. Example on [`TrainingFlag`].
     pub fn get(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
-    /// Sets the mode.
+    /// Sets the mode. PyTorch: `module.training = mode`. Example on [`TrainingFlag`].
     pub fn set(&self, training: bool) {
         self.0.store(training, Ordering::Relaxed);
     }

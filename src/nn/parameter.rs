@@ -5,7 +5,8 @@ use std::ops::Deref;
 use crate::tensor::Tensor;
 
 /// A tensor registered as a module's trainable state: a thin newtype over [`Tensor`] that
-/// requires grad by default, and derefs to the tensor for everything else.
+/// requires grad by default, and derefs to the tensor for everything else. PyTorch:
+/// `torch.nn.Parameter`.
 ///
 /// Cloning a `Parameter` clones the handle: both name the same tensor, so an optimizer
 /// holding clones updates the module's weights.
@@ -36,7 +37,15 @@ impl Parameter {
         self
     }
 
-    /// The underlying tensor handle.
+    /// The underlying tensor handle (what `Deref` gives too). PyTorch: a `Parameter` *is* a
+    /// `Tensor`; `p.data` is the nearest spelling.
+    ///
+    /// ```
+    /// use tapegrad::{Tensor, nn::Parameter};
+    /// let p = Parameter::new(Tensor::ones(&[2]));
+    /// let t: &Tensor = p.tensor();
+    /// assert_eq!(t.to_vec(), p.to_vec()); // the same tensor
+    /// ```
     pub fn tensor(&self) -> &Tensor {
         &self.0
     }

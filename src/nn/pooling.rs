@@ -35,8 +35,10 @@ fn py_bool(b: bool) -> &'static str {
 
 // ----- max pooling -----------------------------------------------------------------------
 
-/// An `N`-d max pooling layer; use the aliases [`MaxPool1d`] and [`MaxPool2d`]. See
-/// [`functional::max_pool2d`](super::functional::max_pool2d) for the maths.
+/// An `N`-d max pooling layer; use the aliases [`MaxPool1d`] and [`MaxPool2d`]. PyTorch:
+/// `nn.MaxPool1d`, `nn.MaxPool2d`. Each output is the maximum of its window,
+/// `out[.., y, x] = max_{i, j} input[.., y·s₀ − p₀ + i·d₀, x·s₁ − p₁ + j·d₁]`; see
+/// [`functional::max_pool2d`](super::functional::max_pool2d) for the rest of the maths.
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::{MaxPool2d, Module}};
@@ -58,12 +60,20 @@ pub struct MaxPool<const N: usize> {
 }
 
 /// 1-d max pooling over `(N, C, L)` or `(C, L)`. PyTorch: `nn.MaxPool1d`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::{MaxPool1d, Module}};
+/// let x = Tensor::from_vec(vec![1., 3., 2., 5., 4., 0.], &[1, 6]).unwrap();
+/// assert_eq!(MaxPool1d::new(2).forward(&x).to_vec(), vec![3., 5., 4.]);
+/// ```
 pub type MaxPool1d = MaxPool<1>;
-/// 2-d max pooling over `(N, C, H, W)` or `(C, H, W)`. PyTorch: `nn.MaxPool2d`.
+/// 2-d max pooling over `(N, C, H, W)` or `(C, H, W)`. PyTorch: `nn.MaxPool2d`. Examples on
+/// [`MaxPool`] and [`MaxPoolBuilder`].
 pub type MaxPool2d = MaxPool<2>;
 
 /// Builds a [`MaxPool`] with PyTorch's keyword arguments; every one has PyTorch's default
-/// (`stride=None` = kernel_size, `padding=0`, `dilation=1`, `ceil_mode=False`).
+/// (`stride=None` = kernel_size, `padding=0`, `dilation=1`, `ceil_mode=False`). PyTorch:
+/// `nn.MaxPool2d(kernel_size, stride=..., padding=..., dilation=..., ceil_mode=...)`.
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::{MaxPool2d, Module}};
@@ -82,12 +92,13 @@ pub struct MaxPoolBuilder<const N: usize> {
 
 impl<const N: usize> MaxPool<N> {
     /// Max pooling with every optional argument at PyTorch's default. PyTorch:
-    /// `nn.MaxPoolNd(kernel_size)`.
+    /// `nn.MaxPoolNd(kernel_size)`. Example on [`MaxPool`].
     pub fn new(kernel_size: impl Into<IntOrTuple>) -> Self {
         Self::builder(kernel_size).build()
     }
 
-    /// A builder for stride, padding, dilation and ceil_mode.
+    /// A builder for stride, padding, dilation and ceil_mode. PyTorch: the keyword arguments
+    /// of `nn.MaxPoolNd`. Example on [`MaxPoolBuilder`].
     pub fn builder(kernel_size: impl Into<IntOrTuple>) -> MaxPoolBuilder<N> {
         MaxPoolBuilder {
             kernel_size: kernel_size.into(),
@@ -124,52 +135,65 @@ impl<const N: usize> MaxPool<N> {
         )
     }
 
-    /// `kernel_size` as given.
+    /// `kernel_size` as given. PyTorch: `pool.kernel_size`. Like the getters below, it
+    /// returns the constructor argument as given (an int stays one value):
+    ///
+    /// ```
+    /// use tapegrad::nn::MaxPool2d;
+    /// let pool = MaxPool2d::builder(3).padding([1, 0]).build();
+    /// assert_eq!((pool.kernel_size(), pool.stride(), pool.padding()), (&[3][..], &[3][..], &[1, 0][..]));
+    /// assert_eq!((pool.dilation(), pool.ceil_mode()), (&[1][..], false));
+    /// ```
     pub fn kernel_size(&self) -> &[i64] {
         &self.kernel_size.0
     }
-    /// `stride` (the kernel size when built without one, as PyTorch stores it).
+    /// `stride` (the kernel size when built without one, as PyTorch stores it). PyTorch:
+    /// `pool.stride`. Example on [`MaxPool::kernel_size`].
     pub fn stride(&self) -> &[i64] {
         &self.stride.0
     }
-    /// `padding` as given.
+    /// `padding` as given. PyTorch: `pool.padding`. Example on [`MaxPool::kernel_size`].
     pub fn padding(&self) -> &[i64] {
         &self.padding.0
     }
-    /// `dilation` as given.
+    /// `dilation` as given. PyTorch: `pool.dilation`. Example on [`MaxPool::kernel_size`].
     pub fn dilation(&self) -> &[i64] {
         &self.dilation.0
     }
-    /// `ceil_mode`.
+    /// `ceil_mode`. PyTorch: `pool.ceil_mode`. Example on [`MaxPool::kernel_size`].
     pub fn ceil_mode(&self) -> bool {
         self.ceil_mode
     }
 }
 
 impl<const N: usize> MaxPoolBuilder<N> {
-    /// `None` (the kernel size, the default), an int or one value per dim.
+    /// `None` (the kernel size, the default), an int or one value per dim. PyTorch:
+    /// `stride=`. Example on [`MaxPoolBuilder`].
     pub fn stride(mut self, stride: impl Into<PoolStride>) -> Self {
         self.stride = stride.into();
         self
     }
     /// Implicit −∞ padding on both sides: an int or one per dim, at most half the
-    /// effective kernel size. Default 0.
+    /// effective kernel size. Default 0. PyTorch: `padding=`. Example on [`MaxPoolBuilder`].
     pub fn padding(mut self, padding: impl Into<IntOrTuple>) -> Self {
         self.padding = padding.into();
         self
     }
-    /// The spacing between window elements: an int or one per dim. Default 1.
+    /// The spacing between window elements: an int or one per dim. Default 1. PyTorch:
+    /// `dilation=`. Example on [`MaxPoolBuilder`].
     pub fn dilation(mut self, dilation: impl Into<IntOrTuple>) -> Self {
         self.dilation = dilation.into();
         self
     }
     /// Round the output size up instead of down (windows may then run past the input, but
-    /// never start in the right padding). Default false.
+    /// never start in the right padding). Default false. PyTorch: `ceil_mode=`. Example on
+    /// [`MaxPoolBuilder`].
     pub fn ceil_mode(mut self, ceil_mode: bool) -> Self {
         self.ceil_mode = ceil_mode;
         self
     }
     /// The layer. PyTorch checks nothing here (an invalid configuration fails at forward).
+    /// PyTorch: the `nn.MaxPoolNd(...)` constructor call. Example on [`MaxPoolBuilder`].
     pub fn build(self) -> MaxPool<N> {
         let stride = self.stride.0.unwrap_or_else(|| self.kernel_size.clone());
         MaxPool {
@@ -219,7 +243,8 @@ impl<const N: usize> fmt::Debug for MaxPool<N> {
 
 // ----- average pooling -------------------------------------------------------------------
 
-/// 2-d average pooling over `(N, C, H, W)` or `(C, H, W)`. PyTorch: `nn.AvgPool2d`. See
+/// 2-d average pooling over `(N, C, H, W)` or `(C, H, W)`: each output is its window's sum
+/// divided by the window size, `out = Σ window / divisor`. PyTorch: `nn.AvgPool2d`. See
 /// [`functional::avg_pool2d`](super::functional::avg_pool2d) for the window and divisor
 /// rules.
 ///
@@ -244,7 +269,8 @@ pub struct AvgPool2d {
 
 /// Builds an [`AvgPool2d`] with PyTorch's keyword arguments and defaults (`stride=None` =
 /// kernel_size, `padding=0`, `ceil_mode=False`, `count_include_pad=True`,
-/// `divisor_override=None`).
+/// `divisor_override=None`). PyTorch: `nn.AvgPool2d(kernel_size, stride=..., padding=...,
+/// ceil_mode=..., count_include_pad=..., divisor_override=...)`.
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::{AvgPool2d, Module}};
@@ -264,12 +290,14 @@ pub struct AvgPool2dBuilder {
 }
 
 impl AvgPool2d {
-    /// Average pooling with PyTorch's defaults. PyTorch: `nn.AvgPool2d(kernel_size)`.
+    /// Average pooling with PyTorch's defaults. PyTorch: `nn.AvgPool2d(kernel_size)`. Example
+    /// on [`AvgPool2d`].
     pub fn new(kernel_size: impl Into<IntOrTuple>) -> AvgPool2d {
         AvgPool2d::builder(kernel_size).build()
     }
 
-    /// A builder for the remaining arguments.
+    /// A builder for the remaining arguments. PyTorch: the keyword arguments of
+    /// `nn.AvgPool2d`. Example on [`AvgPool2dBuilder`].
     pub fn builder(kernel_size: impl Into<IntOrTuple>) -> AvgPool2dBuilder {
         AvgPool2dBuilder {
             kernel_size: kernel_size.into(),
@@ -281,59 +309,76 @@ impl AvgPool2d {
         }
     }
 
-    /// `kernel_size` as given.
+    /// `kernel_size` as given. PyTorch: `pool.kernel_size`. Like the getters below, it
+    /// returns the constructor argument as given:
+    ///
+    /// ```
+    /// use tapegrad::nn::AvgPool2d;
+    /// let pool = AvgPool2d::builder([2, 3]).divisor_override(4).build();
+    /// assert_eq!((pool.kernel_size(), pool.stride(), pool.padding()), (&[2, 3][..], &[2, 3][..], &[0][..]));
+    /// assert_eq!((pool.ceil_mode(), pool.count_include_pad(), pool.divisor_override()), (false, true, Some(4)));
+    /// ```
     pub fn kernel_size(&self) -> &[i64] {
         &self.kernel_size.0
     }
-    /// `stride` (the kernel size when built without one).
+    /// `stride` (the kernel size when built without one). PyTorch: `pool.stride`. Example on
+    /// [`AvgPool2d::kernel_size`].
     pub fn stride(&self) -> &[i64] {
         &self.stride.0
     }
-    /// `padding` as given.
+    /// `padding` as given. PyTorch: `pool.padding`. Example on [`AvgPool2d::kernel_size`].
     pub fn padding(&self) -> &[i64] {
         &self.padding.0
     }
-    /// `ceil_mode`.
+    /// `ceil_mode`. PyTorch: `pool.ceil_mode`. Example on [`AvgPool2d::kernel_size`].
     pub fn ceil_mode(&self) -> bool {
         self.ceil_mode
     }
-    /// `count_include_pad`.
+    /// `count_include_pad`. PyTorch: `pool.count_include_pad`. Example on
+    /// [`AvgPool2d::kernel_size`].
     pub fn count_include_pad(&self) -> bool {
         self.count_include_pad
     }
-    /// `divisor_override`.
+    /// `divisor_override`. PyTorch: `pool.divisor_override`. Example on
+    /// [`AvgPool2d::kernel_size`].
     pub fn divisor_override(&self) -> Option<i64> {
         self.divisor_override
     }
 }
 
 impl AvgPool2dBuilder {
-    /// `None` (the kernel size, the default), an int or `[h, w]`.
+    /// `None` (the kernel size, the default), an int or `[h, w]`. PyTorch: `stride=`. Example
+    /// on [`AvgPool2dBuilder`].
     pub fn stride(mut self, stride: impl Into<PoolStride>) -> Self {
         self.stride = stride.into();
         self
     }
-    /// Implicit zero padding on both sides: an int or `[h, w]`. Default 0.
+    /// Implicit zero padding on both sides: an int or `[h, w]`. Default 0. PyTorch:
+    /// `padding=`. Example on [`AvgPool2dBuilder`].
     pub fn padding(mut self, padding: impl Into<IntOrTuple>) -> Self {
         self.padding = padding.into();
         self
     }
-    /// Round the output size up instead of down. Default false.
+    /// Round the output size up instead of down. Default false. PyTorch: `ceil_mode=`.
+    /// Example on [`AvgPool2dBuilder`].
     pub fn ceil_mode(mut self, ceil_mode: bool) -> Self {
         self.ceil_mode = ceil_mode;
         self
     }
-    /// Whether the zero padding counts in the divisor. Default true.
+    /// Whether the zero padding counts in the divisor. Default true. PyTorch:
+    /// `count_include_pad=`. Example on [`AvgPool2d`].
     pub fn count_include_pad(mut self, count_include_pad: bool) -> Self {
         self.count_include_pad = count_include_pad;
         self
     }
     /// A fixed divisor instead of the window size (`None`, the default, or a value ≠ 0).
+    /// PyTorch: `divisor_override=`. Example on [`AvgPool2d::kernel_size`].
     pub fn divisor_override(mut self, divisor_override: impl Into<Option<i64>>) -> Self {
         self.divisor_override = divisor_override.into();
         self
     }
     /// The layer. PyTorch checks nothing here (an invalid configuration fails at forward).
+    /// PyTorch: the `nn.AvgPool2d(...)` constructor call. Example on [`AvgPool2dBuilder`].
     pub fn build(self) -> AvgPool2d {
         AvgPool2d {
             stride: self.stride.0.unwrap_or_else(|| self.kernel_size.clone()),
@@ -385,7 +430,9 @@ impl fmt::Debug for AvgPool2d {
 
 // ----- adaptive average pooling ----------------------------------------------------------
 
-/// 2-d adaptive average pooling to a fixed output size, whatever the input size.
+/// 2-d adaptive average pooling to a fixed output size, whatever the input size: output
+/// `(i, j)` is the mean of rows `[⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉)` and columns `[⌊j·W/OW⌋,
+/// ⌈(j+1)·W/OW⌉)`.
 /// PyTorch: `nn.AdaptiveAvgPool2d(output_size)`. See
 /// [`functional::adaptive_avg_pool2d`](super::functional::adaptive_avg_pool2d).
 ///
@@ -405,11 +452,17 @@ pub struct AdaptiveAvgPool2d {
 
 impl AdaptiveAvgPool2d {
     /// An int (square output) or `[OH, OW]`. PyTorch: `nn.AdaptiveAvgPool2d(output_size)`.
+    /// Example on [`AdaptiveAvgPool2d`].
     pub fn new(output_size: impl Into<IntOrTuple>) -> AdaptiveAvgPool2d {
         AdaptiveAvgPool2d { output_size: output_size.into(), training: TrainingFlag::default() }
     }
 
-    /// `output_size` as given.
+    /// `output_size` as given. PyTorch: `pool.output_size`.
+    ///
+    /// ```
+    /// use tapegrad::nn::AdaptiveAvgPool2d;
+    /// assert_eq!(AdaptiveAvgPool2d::new([3, 2]).output_size(), &[3, 2]);
+    /// ```
     pub fn output_size(&self) -> &[i64] {
         &self.output_size.0
     }

@@ -11,7 +11,14 @@ use crate::error::Error;
 use crate::tensor::{SharedArray, Tensor};
 
 /// Which GELU to compute. PyTorch: the `approximate` argument of `F.gelu`
-/// (`'none'` or `'tanh'`).
+/// (`'none'` or `'tanh'`). Parses from those two strings.
+///
+/// ```
+/// use tapegrad::ops::activation::Approximate;
+/// assert_eq!("tanh".parse::<Approximate>().unwrap(), Approximate::Tanh);
+/// assert_eq!(Approximate::default(), Approximate::None);
+/// assert!("fast".parse::<Approximate>().is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Approximate {
     /// The exact `x·Φ(x)`, with Φ the standard normal CDF (PyTorch's default, `'none'`).
@@ -33,8 +40,17 @@ impl FromStr for Approximate {
 }
 
 impl Tensor {
-    /// `max(x, 0)`. PyTorch: `torch.relu` / `F.relu`. The gradient is 1 where the output is
-    /// positive and 0 elsewhere (0 at x = 0, as in PyTorch).
+    /// `relu(x) = max(x, 0)`. PyTorch: `torch.relu` / `F.relu`. The gradient is 1 where the
+    /// output is positive and 0 elsewhere (0 at x = 0, as in PyTorch).
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::from_vec(vec![-1.0, 0.0, 2.0], &[3]).unwrap().requires_grad_(true);
+    /// let y = x.relu();
+    /// assert_eq!(y.to_vec(), vec![0.0, 0.0, 2.0]);
+    /// y.sum().backward();
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![0.0, 0.0, 1.0]);
+    /// ```
     pub fn relu(&self) -> Tensor {
         // NaN is kept, as in PyTorch.
         let out = map(&self.data(), |v| if v > 0.0 || v.is_nan() { v } else { 0.0 });
@@ -43,20 +59,43 @@ impl Tensor {
 
     /// `x` for `x > 0`, `negative_slope·x` otherwise. PyTorch: `F.leaky_relu(x,
     /// negative_slope=0.01)`.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![-2.0, 3.0], &[2]).unwrap();
+    /// assert_eq!(x.leaky_relu(0.1).to_vec(), vec![-0.2, 3.0]);
+    /// ```
     pub fn leaky_relu(&self, negative_slope: f32) -> Tensor {
         let x = self.data();
         let out = map(&x, |v| if v > 0.0 { v } else { v * negative_slope });
         record(out, &[self], LeakyReluBackward { input: x, negative_slope })
     }
 
-    /// `σ(x) = 1 / (1 + e⁻ˣ)`, computed without overflow for large |x|.
-    /// PyTorch: `torch.sigmoid`.
+    /// `σ(x) = 1 / (1 + e⁻ˣ)`, computed without overflow for large |x|; derivative
+    /// `σ(x)·(1 − σ(x))`. PyTorch: `torch.sigmoid`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::zeros(&[1]).requires_grad_(true);
+    /// let y = x.sigmoid();
+    /// assert_eq!(y.item(), 0.5);
+    /// y.sum().backward();
+    /// assert_eq!(x.grad().unwrap().item(), 0.25); // 0.5 · (1 − 0.5)
+    /// ```
     pub fn sigmoid(&self) -> Tensor {
         let out = map(&self.data(), sigmoid);
         record(out.clone(), &[self], SigmoidBackward { result: out })
     }
 
-    /// `tanh x`. PyTorch: `torch.tanh`.
+    /// `tanh x = (eˣ − e⁻ˣ) / (eˣ + e⁻ˣ)`, derivative `1 − tanh²x`. PyTorch: `torch.tanh`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::zeros(&[1]).requires_grad_(true);
+    /// let y = x.tanh();
+    /// assert_eq!(y.item(), 0.0);
+    /// y.sum().backward();
+    /// assert_eq!(x.grad().unwrap().item(), 1.0); // 1 − tanh²0
+    /// ```
     pub fn tanh(&self) -> Tensor {
         let out = map(&self.data(), f32::tanh);
         record(out.clone(), &[self], TanhBackward { result: out })
@@ -71,7 +110,9 @@ impl Tensor {
     /// use tapegrad::{Tensor, ops::activation::Approximate};
     /// let x = Tensor::from_vec(vec![0.0, 1.0], &[2]).unwrap();
     /// let y = x.gelu(Approximate::None).to_vec();
-    /// assert!((y[1] - 0.841_344_7).abs() < 1e-6);
+    /// assert!((y[1] - 0.841_344_7).abs() < 1e-6); // 1·Φ(1)
+    /// let t = x.gelu(Approximate::Tanh).to_vec();
+    /// assert!((t[1] - y[1]).abs() < 1e-3); // the approximation is close
     /// ```
     pub fn gelu(&self, approximate: Approximate) -> Tensor {
         let x = self.data();

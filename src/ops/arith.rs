@@ -57,16 +57,34 @@ impl Tensor {
     ///
     /// # Panics
     /// If the shapes do not broadcast.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_vec(vec![5.0, 7.0], &[2]).unwrap();
+    /// assert_eq!(a.sub(&Tensor::scalar(1.0)).to_vec(), vec![4.0, 6.0]);
+    /// assert_eq!((1.0 - &a).to_vec(), vec![-4.0, -6.0]);
+    /// ```
     #[track_caller]
     pub fn sub(&self, other: &Tensor) -> Tensor {
         let out = broadcast_zip("sub", &self.data(), &other.data(), |a, b| a - b);
         record(out, &[self, other], SubBackward)
     }
 
-    /// `self · other` elementwise, broadcasting. PyTorch: `torch.mul`; the `*` operator.
+    /// `self · other` elementwise, broadcasting; `∂/∂self = other`, `∂/∂other = self`.
+    /// PyTorch: `torch.mul`; the `*` operator.
     ///
     /// # Panics
     /// If the shapes do not broadcast.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_vec(vec![2.0, 3.0], &[2]).unwrap().requires_grad_(true);
+    /// let b = Tensor::from_vec(vec![4.0, 5.0], &[2]).unwrap();
+    /// let y = a.mul(&b);
+    /// assert_eq!(y.to_vec(), vec![8.0, 15.0]);
+    /// y.sum().backward();
+    /// assert_eq!(a.grad().unwrap().to_vec(), vec![4.0, 5.0]);
+    /// ```
     #[track_caller]
     pub fn mul(&self, other: &Tensor) -> Tensor {
         let (a, b) = (self.data(), other.data());
@@ -74,10 +92,21 @@ impl Tensor {
         record(out, &[self, other], MulBackward { input: a, other: b })
     }
 
-    /// `self / other` elementwise, broadcasting. PyTorch: `torch.div`; the `/` operator.
+    /// `self / other` elementwise, broadcasting; `∂/∂self = 1/other`,
+    /// `∂/∂other = −self/other²`. PyTorch: `torch.div`; the `/` operator.
     ///
     /// # Panics
     /// If the shapes do not broadcast.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 6.0], &[2]).unwrap();
+    /// let b = Tensor::from_vec(vec![4.0, 3.0], &[2]).unwrap().requires_grad_(true);
+    /// let y = a.div(&b);
+    /// assert_eq!(y.to_vec(), vec![0.25, 2.0]);
+    /// y.sum().backward();
+    /// assert_eq!(b.grad().unwrap().to_vec(), vec![-1.0 / 16.0, -6.0 / 9.0]);
+    /// ```
     #[track_caller]
     pub fn div(&self, other: &Tensor) -> Tensor {
         let (a, b) = (self.data(), other.data());
@@ -85,11 +114,22 @@ impl Tensor {
         record(out, &[self, other], DivBackward { input: a, other: b })
     }
 
-    /// `self ^ exponent` elementwise with a tensor exponent, broadcasting.
-    /// PyTorch: `torch.pow(input, exponent)` with a tensor `exponent`.
+    /// `aᵇ` elementwise with a tensor exponent, broadcasting; `∂/∂a = b·aᵇ⁻¹`,
+    /// `∂/∂b = aᵇ·ln a`. PyTorch: `torch.pow(input, exponent)` with a tensor `exponent`.
     ///
     /// # Panics
     /// If the shapes do not broadcast.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_vec(vec![2.0, 3.0], &[2]).unwrap();
+    /// let b = Tensor::from_vec(vec![3.0, 2.0], &[2]).unwrap().requires_grad_(true);
+    /// let y = a.pow_tensor(&b);
+    /// assert_eq!(y.to_vec(), vec![8.0, 9.0]);
+    /// y.sum().backward(); // ∂y/∂b = aᵇ·ln a
+    /// let g = b.grad().unwrap().to_vec();
+    /// assert!((g[0] - 8.0 * 2f32.ln()).abs() < 1e-5 && (g[1] - 9.0 * 3f32.ln()).abs() < 1e-5);
+    /// ```
     #[track_caller]
     pub fn pow_tensor(&self, exponent: &Tensor) -> Tensor {
         let (a, b) = (self.data(), exponent.data());
@@ -97,11 +137,20 @@ impl Tensor {
         record(out.clone(), &[self, exponent], PowTensorBackward { input: a, exponent: b, result: out })
     }
 
-    /// The elementwise maximum, broadcasting; NaN wins, as in PyTorch.
+    /// The elementwise maximum `max(a, b)`, broadcasting; NaN wins, as in PyTorch.
     /// PyTorch: `torch.maximum`. Where the two are equal, each gets half the gradient.
     ///
     /// # Panics
     /// If the shapes do not broadcast.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 5.0, 2.0], &[3]).unwrap().requires_grad_(true);
+    /// let y = a.maximum(&Tensor::scalar(2.0)); // clamp from below, as a tensor op
+    /// assert_eq!(y.to_vec(), vec![2.0, 5.0, 2.0]);
+    /// y.sum().backward();
+    /// assert_eq!(a.grad().unwrap().to_vec(), vec![0.0, 1.0, 0.5]); // a tie shares it
+    /// ```
     #[track_caller]
     pub fn maximum(&self, other: &Tensor) -> Tensor {
         let (a, b) = (self.data(), other.data());
@@ -109,11 +158,18 @@ impl Tensor {
         record(out, &[self, other], MaxMinBackward { input: a, other: b, name: "MaximumBackward0", sign: 1.0 })
     }
 
-    /// The elementwise minimum, broadcasting; NaN wins, as in PyTorch.
+    /// The elementwise minimum `min(a, b)`, broadcasting; NaN wins, as in PyTorch.
     /// PyTorch: `torch.minimum`. Where the two are equal, each gets half the gradient.
     ///
     /// # Panics
     /// If the shapes do not broadcast.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 5.0], &[2]).unwrap();
+    /// let b = Tensor::from_vec(vec![3.0, 4.0], &[2]).unwrap();
+    /// assert_eq!(a.minimum(&b).to_vec(), vec![1.0, 4.0]);
+    /// ```
     #[track_caller]
     pub fn minimum(&self, other: &Tensor) -> Tensor {
         let (a, b) = (self.data(), other.data());

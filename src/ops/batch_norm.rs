@@ -20,7 +20,7 @@
 //! channel with a large mean keeps an accurate variance. Channels are reduced in parallel,
 //! and the elementwise passes run in parallel over `(n, c)` planes.
 
-use std::borrow::Cow;
+use super::contiguous;
 
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
@@ -30,13 +30,6 @@ use crate::tensor::{SharedArray, Tensor};
 
 /// Fewest elements one rayon task should handle in the elementwise passes.
 const MIN_ELEMENTS_PER_TASK: usize = 1 << 14;
-
-fn contiguous(a: &SharedArray) -> Cow<'_, [f32]> {
-    match a.as_slice() {
-        Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(a.iter().copied().collect()),
-    }
-}
 
 /// `(N, C, S)` of an input `(N, C, *)`.
 fn layout(shape: &[usize]) -> (usize, usize, usize) {
@@ -50,6 +43,9 @@ fn for_channel_runs(x: &[f32], c: usize, (batch, channels, s): (usize, usize, us
 
 /// Batch normalisation of validated arguments. PyTorch: `torch.batch_norm` as called by
 /// `F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)`.
+///
+/// Per channel, `y = γ·(x − μ)/√(σ² + eps) + β` (the full formulas, the running-statistics
+/// update and the backward are in the [module docs](self)).
 ///
 /// `input` is `(N, C, *)`; `running_mean`, `running_var`, `weight` and `bias` have `C`
 /// elements. In training mode the batch statistics normalise the input and, when given,
@@ -143,22 +139,23 @@ pub fn batch_norm(
         invstd: invstd.iter().map(|&v| v as f32).collect(),
         gamma,
         training,
-        has_weight: weight.is_some(),
-        has_bias: bias.is_some(),
+        weight_shape: weight.map(|w| w.shape().to_vec()),
+        bias_shape: bias.map(|b| b.shape().to_vec()),
     };
     record(out, &inputs, backward)
 }
 
 /// Batch-norm backward (formulas in the module docs). Saved: the input (for x̂), the mean
-/// and invstd that normalised it, γ (ones without weight), and the mode.
+/// and invstd that normalised it, γ (ones without weight), the mode, and the shapes of
+/// weight and bias (any shape of `C` elements, as PyTorch accepts), given or not.
 struct BatchNormBackward {
     input: SharedArray,
     mean: Vec<f32>,
     invstd: Vec<f32>,
     gamma: Vec<f32>,
     training: bool,
-    has_weight: bool,
-    has_bias: bool,
+    weight_shape: Option<Vec<usize>>,
+    bias_shape: Option<Vec<usize>>,
 }
 
 impl Backward for BatchNormBackward {
@@ -183,9 +180,10 @@ impl Backward for BatchNormBackward {
             })
             .unzip();
         let shape = self.input.shape();
-        let per_channel = |v: &[f64]| {
-            ArrayD::from_shape_vec(IxDyn(&[channels]), v.iter().map(|&g| g as f32).collect())
-                .expect("channels")
+        // In the shape of the weight or bias it is the gradient of (C elements).
+        let per_channel = |v: &[f64], shape: &[usize]| {
+            ArrayD::from_shape_vec(IxDyn(shape), v.iter().map(|&g| g as f32).collect())
+                .expect("weight and bias have C elements (checked by F::batch_norm)")
                 .into_shared()
         };
 
@@ -214,11 +212,11 @@ impl Backward for BatchNormBackward {
             ArrayD::from_shape_vec(IxDyn(shape), dx).expect("input shape").into_shared()
         });
         let mut grads = vec![grad_input];
-        if self.has_weight {
-            grads.push(needs[1].then(|| per_channel(&sum_dy_xhat)));
+        if let Some(shape) = &self.weight_shape {
+            grads.push(needs[1].then(|| per_channel(&sum_dy_xhat, shape)));
         }
-        if self.has_bias {
-            grads.push(needs[grads.len()].then(|| per_channel(&sum_dy)));
+        if let Some(shape) = &self.bias_shape {
+            grads.push(needs[grads.len()].then(|| per_channel(&sum_dy, shape)));
         }
         grads
     }

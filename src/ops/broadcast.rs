@@ -8,11 +8,20 @@ use ndarray::{Axis, IxDyn};
 
 use crate::tensor::SharedArray;
 
-/// The broadcast shape of `a` and `b`.
+/// The broadcast shape of `a` and `b`: aligned at the right, each pair of sizes must be
+/// equal or one of them 1, and the result takes the larger. PyTorch:
+/// `torch.broadcast_shapes(a, b)`.
 ///
 /// # Panics
 /// With PyTorch's message, naming `op`, when the shapes are not broadcastable:
 /// "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1".
+///
+/// ```
+/// use tapegrad::ops::broadcast::broadcast_shapes;
+/// // aligned at the right: (2, 1, 3) and (4, 1) → (2, 4, 3)
+/// assert_eq!(broadcast_shapes("add", &[2, 1, 3], &[4, 1]), vec![2, 4, 3]);
+/// assert_eq!(broadcast_shapes("mul", &[], &[5]), vec![5]); // a scalar broadcasts to anything
+/// ```
 #[track_caller]
 pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Vec<usize> {
     let ndim = a.len().max(b.len());
@@ -33,7 +42,9 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Vec<usize> {
 }
 
 /// Sums `grad` over the dimensions that broadcasting added or stretched, so that it gets
-/// `shape`. The adjoint of broadcasting `shape` to `grad.shape()`.
+/// `shape`. The adjoint of broadcasting `shape` to `grad.shape()`: the gradient of
+/// `y = broadcast(x)` is `∂L/∂x = Σ over the broadcast dims of ∂L/∂y`. PyTorch:
+/// `grad.sum_to_size(shape)` (what autograd applies to a broadcast operand's gradient).
 ///
 /// ```
 /// use tapegrad::ops::broadcast::sum_to_shape;

@@ -11,7 +11,7 @@
 //! cols (Cg·K, out_len): column l holds the input patch that output position l sees
 //! ```
 //!
-//! The work is cut into *tiles* of T output columns (see [`tiles`]): several whole samples
+//! The work is cut into *tiles* of T output columns (see `tiles` below): several whole samples
 //! side by side when one sample's column matrix is small (LeNet's layers), or a run of
 //! output rows of one sample when it is large. Per group g and tile:
 //!
@@ -34,6 +34,7 @@
 //! asymmetric); other padding modes are applied by an explicit pad before the convolution.
 //! A 1×1 convolution with stride 1 and no padding uses the input as its column matrix.
 
+use super::contiguous;
 use std::ops::Range;
 
 use std::cell::RefCell;
@@ -51,6 +52,13 @@ use crate::tensor::{SharedArray, Tensor};
 
 /// Most floats one tile's column matrix may hold (1 MiB): small enough to stay in cache
 /// between im2col and the GEMM that reads it, and the bound on per-thread scratch memory.
+/// tapegrad-only (PyTorch's CPU convolution builds the columns of one sample at a time).
+///
+/// ```
+/// // A ResNet 3×3 layer on 64 channels has 576 column rows: a tile then covers at most
+/// // ⌊2¹⁸ / 576⌋ = 455 output positions, whatever the batch size.
+/// assert_eq!(tapegrad::ops::conv::MAX_COLS_ELEMENTS / (64 * 3 * 3), 455);
+/// ```
 pub const MAX_COLS_ELEMENTS: usize = 1 << 18;
 /// Fewest output columns worth a forward task of its own when a batch is cut finer to keep
 /// every thread busy.
@@ -61,6 +69,15 @@ const MAX_PARTIALS: usize = 16;
 const MAX_PARTIAL_ELEMENTS: usize = 1 << 22;
 
 /// Everything about one convolution's shapes, in 3-d form. Built from validated arguments.
+/// tapegrad-only; the nearest PyTorch counterpart is ATen's internal `ConvParams`.
+///
+/// ```
+/// use tapegrad::ops::conv::ConvGeometry;
+/// // LeNet-5's first layer: a batch of 2 one-channel 28×28 images, six 5×5 kernels.
+/// let g = ConvGeometry::new(&[2, 1, 28, 28], &[6, 1, 5, 5], 1, &[1, 1], &[1, 1], &[(0, 0), (0, 0)]);
+/// assert_eq!(g.output, [1, 24, 24]); // 28 − 5 + 1 = 24; the leading 1 is the lifted depth
+/// assert_eq!(g.output_shape(), vec![2, 6, 24, 24]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConvGeometry {
     /// N.
@@ -90,7 +107,8 @@ pub struct ConvGeometry {
 impl ConvGeometry {
     /// The geometry of `input` (N, C, *spatial) convolved with `weight` (O, C/G, *kernel),
     /// with per-dim stride, dilation and (before, after) zero padding. The arguments must
-    /// already be valid (see `nn::functional::conv2d` for the checks PyTorch makes).
+    /// already be valid (see `nn::functional::conv2d` for the checks PyTorch makes). Example
+    /// on [`ConvGeometry`].
     pub fn new(
         input: &[usize],
         weight: &[usize],
@@ -168,7 +186,9 @@ impl ConvGeometry {
     fn is_direct(&self) -> bool {
         self.group_in() == 1 && self.group_out() <= 4 && !self.is_pointwise()
     }
-    /// The output shape in the caller's dimensionality: (N, O, *spatial).
+    /// The output shape in the caller's dimensionality: (N, O, *spatial), each spatial size
+    /// `⌊(in + before + after − dilation·(k − 1) − 1) / stride⌋ + 1`, as in PyTorch's
+    /// `torch.nn.Conv2d` shape notes. Example on [`ConvGeometry`].
     pub fn output_shape(&self) -> Vec<usize> {
         [&[self.batch, self.out_channels][..], &self.output[3 - self.spatial_dims..]].concat()
     }
@@ -249,7 +269,22 @@ fn scratch(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
 
 /// Convolves already-validated arguments: `input` (N, C, *spatial) with `weight`
 /// (O, C/G, *kernel) and an optional `bias` (O,), zero padding `(before, after)` per dim.
-/// The checks PyTorch makes live in `nn::functional`; this is the op they call.
+/// The checks PyTorch makes live in `nn::functional`; this is the op they call (PyTorch:
+/// `at::convolution`, below `F.conv2d`'s argument checks). A cross-correlation:
+///
+/// ```text
+/// out[n, o, p] = bias[o] + Σ_{c in o's group} Σ_k weight[o, c, k] · x[n, c, p·stride + k·dilation − pad_before]
+/// ```
+///
+/// ```
+/// use tapegrad::Tensor;
+/// use tapegrad::ops::conv::{ConvGeometry, conv_nd};
+/// // 1-d: x = [1, 2, 3, 4], kernel [1, −1]: out[p] = x[p] − x[p + 1].
+/// let x = Tensor::from_vec(vec![1., 2., 3., 4.], &[1, 1, 4]).unwrap();
+/// let w = Tensor::from_vec(vec![1., -1.], &[1, 1, 2]).unwrap();
+/// let g = ConvGeometry::new(x.shape(), w.shape(), 1, &[1], &[1], &[(0, 0)]);
+/// assert_eq!(conv_nd(&x, &w, None, g).to_vec(), vec![-1., -1., -1.]);
+/// ```
 pub fn conv_nd(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>, geometry: ConvGeometry) -> Tensor {
     let x = input.data();
     let w = weight.data();
@@ -258,13 +293,6 @@ pub fn conv_nd(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>, geometry:
     let mut inputs = vec![input, weight];
     inputs.extend(bias);
     record(out, &inputs, ConvBackward { input: x, weight: w, geometry, has_bias: bias.is_some() })
-}
-
-fn contiguous(a: &SharedArray) -> std::borrow::Cow<'_, [f32]> {
-    match a.as_slice() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(a.iter().copied().collect()),
-    }
 }
 
 /// The slices one group of one sample reads: its input (Cg, D, H, W) and its weights as a
@@ -376,7 +404,7 @@ fn forward_tile(
     let samples = tile.samples.len();
     let total = samples * width;
     let cols = scratch(cols, col_rows * total);
-    for (s, n) in tile.samples.clone().enumerate() {
+    for (s, n) in tile.samples.clone().enumerate().filter(|_| col_rows > 0) {
         im2col_strided(data.input(n, group), g, tile.rows.clone(), &mut cols[s * width..], total);
     }
     let cols = ArrayView2::from_shape((col_rows, total), &cols[..]).expect("cols");
@@ -558,7 +586,7 @@ fn backward_tile(
 
     let cols = scratch(cols, col_rows * total);
     if let Some(dw) = dw.as_mut() {
-        for (s, n) in tile.samples.clone().enumerate() {
+        for (s, n) in tile.samples.clone().enumerate().filter(|_| col_rows > 0) {
             im2col_strided(data.input(n, group), g, tile.rows.clone(), &mut cols[s * width..], total);
         }
         let cols = ArrayView2::from_shape((col_rows, total), &cols[..]).expect("cols");
@@ -569,7 +597,7 @@ fn backward_tile(
         // (Cg·K, Og) × (Og, total) → (Cg·K, total), in the same buffer the columns were in.
         let dcols = ArrayViewMut2::from_shape((col_rows, total), &mut cols[..]).expect("dcols");
         gemm(1.0, w_group.t(), dout_view, 0.0, dcols);
-        for (s, n) in tile.samples.clone().enumerate() {
+        for (s, n) in tile.samples.clone().enumerate().filter(|_| col_rows > 0) {
             let range = dx_group(n);
             col2im_strided(&cols[s * width..], g, tile.rows.clone(), total, &mut dx[range]);
         }

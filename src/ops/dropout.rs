@@ -25,7 +25,11 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn dropout(&self, p: f64, training: bool) -> Tensor {
-        assert!((0.0..=1.0).contains(&p), "dropout: dropout probability has to be between 0 and 1, but got {p}");
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "dropout: dropout probability has to be between 0 and 1, but got {p} (input of shape {:?})",
+            self.shape()
+        );
         if !training || p == 0.0 {
             return self.clone();
         }

@@ -4,6 +4,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// `C ← α·A·B + β·C`, where `A` is `(m, k)`, `B` is `(k, n)` and `C` is `(m, n)`.
+/// tapegrad-only (PyTorch's counterpart is ATen's `cpublas::gemm`, BLAS `sgemm`).
 ///
 /// Any strides work (transposed and broadcast views included), so a transpose costs
 /// nothing: pass `a.t()`. When `β = 0`, `C` is overwritten and its old contents (even NaN)

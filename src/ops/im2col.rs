@@ -58,10 +58,23 @@ pub(crate) fn for_each_row_read(g: &ConvGeometry, rows: Range<usize>, mut f: imp
 
 /// Fills `cols` (Cg·K rows × the columns of output rows `rows`, stored row after row) with
 /// the input patches of one group of one sample, `x` being that group's (Cg, D, H, W)
-/// input. Out-of-range positions (the zero padding) read as 0.
+/// input. Out-of-range positions (the zero padding) read as 0. PyTorch: `F.unfold` (for
+/// one group of one sample): `cols[(c, k), l] = x[c, position(l)·stride + k·dilation − pad]`.
 ///
 /// # Panics
 /// If `cols` is shorter than Cg·K × `rows.len()`·OW.
+///
+/// ```
+/// use tapegrad::ops::conv::{ConvGeometry, im2col};
+/// // A 1×3×3 input, a 2×2 kernel: four output positions, four column rows.
+/// let x = [1., 2., 3., 4., 5., 6., 7., 8., 9.];
+/// let g = ConvGeometry::new(&[1, 1, 3, 3], &[1, 1, 2, 2], 1, &[1, 1], &[1, 1], &[(0, 0), (0, 0)]);
+/// let mut cols = [0.0; 16];
+/// im2col(&x, &g, 0..2, &mut cols);
+/// // Row k = (0, 0) holds each patch's top-left value; row k = (1, 1) its bottom-right.
+/// assert_eq!(cols[..4], [1., 2., 4., 5.]);
+/// assert_eq!(cols[12..], [5., 6., 8., 9.]);
+/// ```
 pub fn im2col(x: &[f32], g: &ConvGeometry, rows: Range<usize>, cols: &mut [f32]) {
     let width = rows.len() * g.output[2];
     im2col_strided(x, g, rows, cols, width);
@@ -98,7 +111,18 @@ pub(crate) fn im2col_strided(x: &[f32], g: &ConvGeometry, rows: Range<usize>, co
 
 /// The adjoint of [`im2col`]: adds every column entry of the output rows `rows` back onto
 /// the input position it was read from (`x_grad += col2imᵀ`); entries that came from the
-/// padding are dropped. `x_grad` is one group of one sample, (Cg, D, H, W).
+/// padding are dropped. `x_grad` is one group of one sample, (Cg, D, H, W). PyTorch:
+/// `F.fold`. It is the adjoint: `⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩` for every `x` and `y`.
+///
+/// ```
+/// use tapegrad::ops::conv::{ConvGeometry, col2im};
+/// // All-ones columns of a 2×2 kernel on a 3×3 input: each input position receives the
+/// // number of patches that contain it (1 at the corners, 4 in the centre).
+/// let g = ConvGeometry::new(&[1, 1, 3, 3], &[1, 1, 2, 2], 1, &[1, 1], &[1, 1], &[(0, 0), (0, 0)]);
+/// let mut x_grad = [0.0; 9];
+/// col2im(&[1.0; 16], &g, 0..2, &mut x_grad);
+/// assert_eq!(x_grad, [1., 2., 1., 2., 4., 2., 1., 2., 1.]);
+/// ```
 pub fn col2im(cols: &[f32], g: &ConvGeometry, rows: Range<usize>, x_grad: &mut [f32]) {
     let width = rows.len() * g.output[2];
     col2im_strided(cols, g, rows, width, x_grad);

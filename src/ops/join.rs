@@ -28,7 +28,7 @@ impl Tensor {
         assert!(!tensors.is_empty(), "cat: torch.cat(): expected a non-empty list of Tensors");
         let first = tensors[0].shape();
         let axis = normalize_dim("cat", dim, first.len());
-        assert!(!first.is_empty(), "cat: zero-dimensional tensor (at position 0) cannot be concatenated");
+        assert!(!first.is_empty(), "cat: zero-dimensional tensor (at position 0) cannot be concatenated (shape [])");
         for (i, t) in tensors.iter().enumerate() {
             assert!(
                 t.dim() == first.len(),
@@ -40,7 +40,8 @@ impl Tensor {
             for (d, (&a, &b)) in first.iter().zip(t.shape()).enumerate() {
                 assert!(
                     d == axis || a == b,
-                    "cat: Sizes of tensors must match except in dimension {axis}. Expected size {a} but got size {b} for tensor number {i} in the list."
+                    "cat: Sizes of tensors must match except in dimension {axis}. Expected size {a} but got size {b} for tensor number {i} in the list. (shapes {first:?} and {:?})",
+                    t.shape()
                 );
             }
         }
@@ -56,6 +57,14 @@ impl Tensor {
     /// # Panics
     /// If the list is empty or the shapes differ (PyTorch: "stack expects each tensor to be
     /// equal size, but got [2, 3] at entry 0 and [2, 4] at entry 1").
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap();
+    /// let b = Tensor::from_vec(vec![3.0, 4.0], &[2]).unwrap();
+    /// let s = Tensor::stack(&[&a, &b], 1);
+    /// assert_eq!((s.shape(), s.to_vec()), (&[2, 2][..], vec![1.0, 3.0, 2.0, 4.0]));
+    /// ```
     #[track_caller]
     pub fn stack<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Tensor {
         let tensors: Vec<&Tensor> = tensors.iter().map(Borrow::borrow).collect();
@@ -82,19 +91,31 @@ impl Tensor {
     ///
     /// # Panics
     /// If the range does not fit (PyTorch: "start (5) + length (2) exceeds dimension size (6).").
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::arange(0.0, 6.0, 1.0);
+    /// assert_eq!(x.narrow(0, 1, 3).to_vec(), vec![1.0, 2.0, 3.0]);
+    /// assert_eq!(x.narrow(0, -2, 2).to_vec(), vec![4.0, 5.0]);
+    /// ```
     #[track_caller]
     pub fn narrow(&self, dim: isize, start: isize, length: usize) -> Tensor {
-        assert!(self.dim() > 0, "narrow: narrow() cannot be applied to a 0-dim tensor.");
+        assert!(self.dim() > 0, "narrow: narrow() cannot be applied to a 0-dim tensor. (shape [])");
         let axis = normalize_dim("narrow", dim, self.dim());
         let size = self.shape()[axis];
         let begin = if start < 0 { start + size as isize } else { start };
         assert!(
             (0..=size as isize).contains(&begin),
-            "narrow: start out of range (expected to be in range of [{}, {size}], but got {start})",
-            -(size as isize)
+            "narrow: start out of range (expected to be in range of [{}, {size}], but got {start}) (shape {:?})",
+            -(size as isize),
+            self.shape()
         );
         let begin = begin as usize;
-        assert!(begin + length <= size, "narrow: start ({begin}) + length ({length}) exceeds dimension size ({size}).");
+        // checked: a length near usize::MAX must not wrap around to a small end.
+        assert!(
+            begin.checked_add(length).is_some_and(|end| end <= size),
+            "narrow: start ({begin}) + length ({length}) exceeds dimension size ({size}). (shape {:?})",
+            self.shape()
+        );
         self.slice_impl(axis, begin, begin + length, 1, "SliceBackward0")
     }
 
@@ -112,8 +133,8 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn slice(&self, dim: isize, start: isize, end: isize, step: usize) -> Tensor {
-        assert!(step > 0, "slice: slice step must be positive");
-        assert!(self.dim() > 0, "slice: slicing a 0-dim tensor is not allowed");
+        assert!(step > 0, "slice: slice step must be positive (shape {:?})", self.shape());
+        assert!(self.dim() > 0, "slice: slicing a 0-dim tensor is not allowed (shape [])");
         let axis = normalize_dim("slice", dim, self.dim());
         let size = self.shape()[axis] as isize;
         let clamp = |i: isize| if i < 0 { (i + size).max(0) } else { i.min(size) };

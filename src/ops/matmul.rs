@@ -16,7 +16,8 @@ use crate::tensor::{SharedArray, Tensor};
 const PARALLEL_WORK: usize = 1 << 16;
 
 impl Tensor {
-    /// The matrix product with `torch.matmul` semantics:
+    /// The matrix product `Cᵢⱼ = Σₖ Aᵢₖ·Bₖⱼ` with `torch.matmul` semantics (PyTorch:
+    /// `torch.matmul(input, other)`, the `@` operator):
     /// * 1-D · 1-D: the dot product (0-d result);
     /// * 2-D · 2-D: the matrix product;
     /// * 1-D operand: treated as a row (left) or column (right) vector, then that dim is
@@ -38,15 +39,17 @@ impl Tensor {
     pub fn matmul(&self, other: &Tensor) -> Tensor {
         assert!(
             self.dim() > 0 && other.dim() > 0,
-            "matmul: both arguments to matmul need to be at least 1D, but they are {}D and {}D",
+            "matmul: both arguments to matmul need to be at least 1D, but they are {}D and {}D (shapes {:?} and {:?})",
             self.dim(),
-            other.dim()
+            other.dim(),
+            self.shape(),
+            other.shape()
         );
         match (self.dim(), other.dim()) {
             (1, 1) => {
-                assert_eq!(
-                    self.shape(),
-                    other.shape(),
+                // assert!, not assert_eq!: the message must start with the op's name.
+                assert!(
+                    self.shape() == other.shape(),
                     "matmul: inconsistent tensor size, expected tensor [{}] and src [{}] to have the same number of elements",
                     self.numel(),
                     other.numel()
@@ -71,24 +74,46 @@ impl Tensor {
             a.shape(),
             b.shape()
         );
+        // The batch dims must broadcast; checked here so that the message shows both shapes.
+        let (batch_a, batch_b) = (&a.shape()[..a.ndim() - 2], &b.shape()[..b.ndim() - 2]);
+        let batch_ndim = batch_a.len().max(batch_b.len());
+        for (i, (&da, &db)) in batch_a.iter().rev().zip(batch_b.iter().rev()).enumerate() {
+            assert!(
+                da == db || da == 1 || db == 1,
+                "matmul: The size of tensor a ({da}) must match the size of tensor b ({db}) at non-singleton dimension {} (shapes {:?} and {:?})",
+                batch_ndim - 1 - i,
+                a.shape(),
+                b.shape()
+            );
+        }
         let out = matmul_arrays(a.view(), b.view());
         let name = if a.ndim() == 2 && b.ndim() == 2 { "MmBackward0" } else { "BmmBackward0" };
         record(out, &[self, other], MatmulBackward { input: a, other: b, name })
     }
 
-    /// The transpose of a matrix; a 0-d or 1-D tensor is returned as is.
+    /// The transpose of a matrix, `(Aᵀ)ᵢⱼ = Aⱼᵢ`; a 0-d or 1-D tensor is returned as is.
     /// PyTorch: `tensor.t()` (equivalently `.T` on ≤ 2-D tensors).
     ///
     /// # Panics
     /// On a tensor with more than 2 dims.
+    ///
+    /// ```
+    /// let a = tapegrad::Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// assert_eq!((a.t().shape(), a.t().to_vec()), (&[3, 2][..], vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]));
+    /// ```
     #[track_caller]
     pub fn t(&self) -> Tensor {
-        assert!(self.dim() <= 2, "t: t() expects a tensor with <= 2 dimensions, but self is {}D", self.dim());
+        assert!(
+            self.dim() <= 2,
+            "t: t() expects a tensor with <= 2 dimensions, but self is {}D (shape {:?})",
+            self.dim(),
+            self.shape()
+        );
         if self.dim() < 2 { self.transpose(0, 0) } else { self.transpose_named(0, 1, "TBackward0") }
     }
 
-    /// `input · weightᵀ + bias`. PyTorch: `F.linear(input, weight, bias)`, the op of
-    /// `nn.Linear`. `input` is `(*, in)`, `weight` is `(out, in)`, `bias` is `(out,)`.
+    /// `y = x·Wᵀ + b`. PyTorch: `F.linear(input, weight, bias)`, the op of `nn.Linear`.
+    /// `input` is `(*, in)`, `weight` is `(out, in)`, `bias` is `(out,)`.
     ///
     /// # Panics
     /// If the shapes do not fit.
@@ -102,6 +127,16 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        // PyTorch's text, with the shapes as the caller gave them (matmul sees them transposed).
+        if let (Some(&features), [out_features, in_features]) = (self.shape().last(), weight.shape()) {
+            assert!(
+                features == *in_features,
+                "linear: mat1 and mat2 shapes cannot be multiplied ({}x{features} and {in_features}x{out_features}) (input of shape {:?}, weight of shape {:?})",
+                self.numel().checked_div(features).unwrap_or(0),
+                self.shape(),
+                weight.shape()
+            );
+        }
         let out = self.matmul(&weight.t());
         match bias {
             Some(bias) => out.add(bias),

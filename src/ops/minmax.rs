@@ -32,20 +32,35 @@ fn extreme_of<'a>(lane: impl Iterator<Item = &'a f32>, sign: f32) -> (usize, f32
 }
 
 impl Tensor {
-    /// The largest element, as a 0-d tensor. PyTorch: `torch.max(input)`. On ties the
-    /// gradient is shared evenly, as in PyTorch.
+    /// The largest element `maxᵢ xᵢ`, as a 0-d tensor. PyTorch: `torch.max(input)`. On ties
+    /// the gradient is shared evenly, as in PyTorch.
     ///
     /// # Panics
     /// On an empty tensor.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 3.0, 3.0], &[3]).unwrap().requires_grad_(true);
+    /// let m = x.max();
+    /// assert_eq!(m.item(), 3.0);
+    /// m.backward();
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![0.0, 0.5, 0.5]); // a tie: half each
+    /// ```
     #[track_caller]
     pub fn max(&self) -> Tensor {
         self.extreme_all("max", 1.0, "MaxBackward1")
     }
 
-    /// The smallest element, as a 0-d tensor. PyTorch: `torch.min(input)`.
+    /// The smallest element `minᵢ xᵢ`, as a 0-d tensor. PyTorch: `torch.min(input)`.
+    /// On ties the gradient is shared evenly.
     ///
     /// # Panics
     /// On an empty tensor.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![4.0, -1.0, 2.0], &[3]).unwrap();
+    /// assert_eq!(x.min().item(), -1.0);
+    /// ```
     #[track_caller]
     pub fn min(&self) -> Tensor {
         self.extreme_all("min", -1.0, "MinBackward1")
@@ -55,7 +70,8 @@ impl Tensor {
     fn extreme_all(&self, op: &str, sign: f32, name: &'static str) -> Tensor {
         assert!(
             self.numel() > 0,
-            "{op}: Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+            "{op}: Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument. (shape {:?})",
+            self.shape()
         );
         let dims: Vec<usize> = (0..self.dim()).collect();
         self.amax_impl(&dims, false, sign, name)
@@ -66,6 +82,12 @@ impl Tensor {
     ///
     /// # Panics
     /// If a dim is out of range or repeated, or a reduced dim is empty.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![1.0, 5.0, 2.0, 7.0, 0.0, 3.0], &[2, 3]).unwrap();
+    /// assert_eq!(x.amax(1, false).to_vec(), vec![5.0, 7.0]);
+    /// assert_eq!(x.amax([0, 1], false).item(), 7.0);
+    /// ```
     #[track_caller]
     pub fn amax(&self, dim: impl Into<Dims>, keepdim: bool) -> Tensor {
         let dims = reduction_dims("amax", &dim.into(), self.dim());
@@ -73,10 +95,15 @@ impl Tensor {
     }
 
     /// The minimum over `dim` (one or several dims). PyTorch: `torch.amin(input, dim,
-    /// keepdim=False)`.
+    /// keepdim=False)`. On ties the gradient is shared evenly among the minima.
     ///
     /// # Panics
     /// If a dim is out of range or repeated, or a reduced dim is empty.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![1.0, 5.0, 2.0, 7.0, 0.0, 3.0], &[2, 3]).unwrap();
+    /// assert_eq!(x.amin(0, true).to_vec(), vec![1.0, 0.0, 2.0]);
+    /// ```
     #[track_caller]
     pub fn amin(&self, dim: impl Into<Dims>, keepdim: bool) -> Tensor {
         let dims = reduction_dims("amin", &dim.into(), self.dim());
@@ -125,10 +152,18 @@ impl Tensor {
         self.extreme_dim("max", dim, keepdim, 1.0, "MaxBackward0")
     }
 
-    /// The minimum along `dim` and its index. PyTorch: `torch.min(input, dim, keepdim=False)`.
+    /// The minimum along `dim` and its index (the first one on ties); the gradient goes to
+    /// that index. PyTorch: `torch.min(input, dim, keepdim=False)` → `(values, indices)`.
     ///
     /// # Panics
     /// If `dim` is out of range or empty.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![1.0, 5.0, 2.0, 7.0, 0.0, 3.0], &[2, 3]).unwrap();
+    /// let (values, indices) = x.min_dim(1, true);
+    /// assert_eq!((values.shape(), values.to_vec()), (&[2, 1][..], vec![1.0, 0.0]));
+    /// assert_eq!(indices.into_raw_vec_and_offset().0, vec![0, 1]);
+    /// ```
     #[track_caller]
     pub fn min_dim(&self, dim: isize, keepdim: bool) -> (Tensor, ArrayD<i64>) {
         self.extreme_dim("min", dim, keepdim, -1.0, "MinBackward0")
@@ -167,6 +202,12 @@ impl Tensor {
     ///
     /// # Panics
     /// If `dim` is out of range, or the tensor is empty.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![1.0, 5.0, 2.0, 7.0, 0.0, 3.0], &[2, 3]).unwrap();
+    /// assert_eq!(x.argmax(None, false).into_raw_vec_and_offset().0, vec![3]); // 7.0, flat index 3
+    /// assert_eq!(x.argmax(Some(1), false).into_raw_vec_and_offset().0, vec![1, 0]);
+    /// ```
     #[track_caller]
     pub fn argmax(&self, dim: Option<isize>, keepdim: bool) -> ArrayD<i64> {
         self.arg_extreme("argmax", dim, keepdim, 1.0)
@@ -177,6 +218,12 @@ impl Tensor {
     ///
     /// # Panics
     /// If `dim` is out of range, or the tensor is empty.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![1.0, 5.0, 2.0, 7.0, 0.0, 3.0], &[2, 3]).unwrap();
+    /// assert_eq!(x.argmin(None, false).into_raw_vec_and_offset().0, vec![4]); // 0.0, flat index 4
+    /// assert_eq!(x.argmin(Some(0), false).into_raw_vec_and_offset().0, vec![0, 1, 0]);
+    /// ```
     #[track_caller]
     pub fn argmin(&self, dim: Option<isize>, keepdim: bool) -> ArrayD<i64> {
         self.arg_extreme("argmin", dim, keepdim, -1.0)
@@ -191,7 +238,11 @@ impl Tensor {
                 indices
             }
             None => {
-                assert!(self.numel() > 0, "{op}: Expected reduction dim to be specified for input.numel() == 0.");
+                assert!(
+                    self.numel() > 0,
+                    "{op}: Expected reduction dim to be specified for input.numel() == 0. (shape {:?})",
+                    self.shape()
+                );
                 let data = self.data();
                 let (index, _) = extreme_of(data.iter(), sign);
                 let shape = if keepdim { vec![1; self.dim()] } else { vec![] };

@@ -105,3 +105,57 @@ pub(crate) fn zeroed(n: usize) -> Vec<f32> {
     v.resize(n, 0.0);
     v
 }
+
+/// The elements of `a` in row-major order: borrowed when `a` already is contiguous, copied
+/// out otherwise. The gradient that `sum` and `mean` pass back is a broadcast view (stride
+/// 0) of one value; it is filled directly. Other layouts are copied lane by lane along the
+/// last axis, which is several times faster than element-wise iteration over a dynamic
+/// number of dims.
+pub(crate) fn contiguous<S: ndarray::Data<Elem = f32>>(
+    a: &ndarray::ArrayBase<S, ndarray::IxDyn>,
+) -> std::borrow::Cow<'_, [f32]> {
+    use std::borrow::Cow;
+    if let Some(values) = a.as_slice() {
+        return Cow::Borrowed(values);
+    }
+    if let Some(&first) = a.first()
+        && a.strides().iter().all(|&s| s == 0)
+    {
+        return Cow::Owned(vec![first; a.len()]);
+    }
+    let mut values = Vec::with_capacity(a.len());
+    for lane in a.lanes(ndarray::Axis(a.ndim() - 1)) {
+        match lane.as_slice() {
+            Some(lane) => values.extend_from_slice(lane),
+            None => values.extend(lane.iter().copied()),
+        }
+    }
+    Cow::Owned(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{ArrayD, Axis, IxDyn};
+
+    /// Row-major order by definition: element `i` of the result is `a[unravel(i)]`.
+    fn by_index(a: &ndarray::ArrayViewD<f32>) -> Vec<f32> {
+        a.indexed_iter().map(|(_, &v)| v).collect()
+    }
+
+    #[test]
+    fn contiguous_gives_row_major_order_for_every_layout() {
+        let base = ArrayD::from_shape_fn(IxDyn(&[2, 3, 4]), |i| (i[0] * 100 + i[1] * 10 + i[2]) as f32);
+        let scalar = ArrayD::from_elem(IxDyn(&[]), 7.0f32);
+        let column = ArrayD::from_shape_fn(IxDyn(&[3, 1]), |i| i[0] as f32);
+        let views = [
+            base.view(),                                                          // contiguous
+            base.view().permuted_axes(IxDyn(&[2, 0, 1])),                         // transposed
+            base.slice_axis(Axis(2), ndarray::Slice::new(0, None, 2)).into_dyn(), // strided lanes
+            scalar.broadcast(IxDyn(&[2, 5])).unwrap(),                            // all strides 0
+            column.broadcast(IxDyn(&[2, 3, 4])).unwrap(),                         // stride 0 last axis
+        ];
+        for view in views {
+            assert_eq!(super::contiguous(&view).into_owned(), by_index(&view), "shape {:?}", view.shape());
+        }
+    }
+}

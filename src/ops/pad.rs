@@ -11,9 +11,18 @@ use ndarray::{ArrayD, Axis, IxDyn};
 
 use crate::autograd::{Backward, record};
 use crate::error::Error;
-use crate::tensor::{SharedArray, Tensor};
+use crate::tensor::{SharedArray, Tensor, check_allocation};
 
-/// How `F.pad` fills the new border. PyTorch: the `mode` argument of `F.pad`.
+/// How `F.pad` fills the new border. PyTorch: the `mode` argument of `F.pad`. Parses from
+/// PyTorch's strings; [`PadMode::as_str`] gives them back.
+///
+/// ```
+/// use tapegrad::{Tensor, ops::pad::PadMode};
+/// let mode: PadMode = "replicate".parse().unwrap();
+/// assert_eq!(mode.as_str(), "replicate");
+/// let x = Tensor::from_vec(vec![1.0, 2.0], &[1, 2]).unwrap();
+/// assert_eq!(x.pad(&[2, 1], mode, 0.0).to_vec(), vec![1.0, 1.0, 1.0, 2.0, 2.0]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PadMode {
     /// A constant `value` (0 by default); negative pads crop. Any number of dims.
@@ -27,7 +36,8 @@ pub enum PadMode {
 }
 
 impl PadMode {
-    /// PyTorch's spelling of the mode.
+    /// PyTorch's spelling of the mode (`"constant"`, `"reflect"`, `"replicate"`, `"circular"`);
+    /// example on [`PadMode`].
     pub fn as_str(self) -> &'static str {
         match self {
             PadMode::Constant => "constant",
@@ -40,8 +50,9 @@ impl PadMode {
     /// The input position that output position `o` copies, along a dim of `size` elements
     /// padded by `before`; `None` means the fill value.
     fn source(self, o: usize, before: i64, size: usize) -> Option<usize> {
-        let i = o as i64 - before;
-        let n = size as i64;
+        // i128: a crop of i64::MIN before is valid when the pad after makes up for it.
+        let i = o as i128 - before as i128;
+        let n = size as i128;
         match self {
             PadMode::Constant => (0..n).contains(&i).then_some(i as usize),
             PadMode::Reflect => {
@@ -84,27 +95,31 @@ fn pads_per_dim(pad: &[i64], ndim: usize) -> Vec<(usize, i64, i64)> {
 #[track_caller]
 fn check_pad(shape: &[usize], pad: &[i64], mode: PadMode) {
     let ndim = shape.len();
-    assert!(pad.len().is_multiple_of(2), "pad: Padding length must be divisible by 2");
+    assert!(
+        pad.len().is_multiple_of(2),
+        "pad: Padding length must be divisible by 2 (pad {pad:?}, input of shape {shape:?})"
+    );
     assert!(
         pad.len() <= ndim * 2,
-        "pad: Padding length should be less than or equal to two times the input dimension but got padding length {} and input of dimension {ndim}",
+        "pad: Padding length should be less than or equal to two times the input dimension but got padding length {} and input of dimension {ndim} (shape {shape:?})",
         pad.len()
     );
     let padded = pad.len() / 2;
     if mode == PadMode::Constant {
         for (dim, before, after) in pads_per_dim(pad, ndim) {
             assert!(
-                shape[dim] as i64 + before + after >= 0,
-                "pad: The input size {}, plus negative padding {before} and {after} resulted in a negative output size, which is invalid. Check dimension {dim} of your input.",
+                output_size(shape[dim], before, after) >= 0,
+                "pad: The input size {}, plus negative padding {before} and {after} resulted in a negative output size, which is invalid. Check dimension {dim} of your input (shape {shape:?}).",
                 shape[dim]
             );
         }
+        check_output_shape(shape, pad);
         return;
     }
     let supported = matches!((padded, ndim), (1, 2 | 3) | (2, 3 | 4) | (3, 4 | 5));
     assert!(
         supported,
-        "pad: Padding size {} is not supported for {ndim}D input tensor.\nSupported combinations for non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)",
+        "pad: Padding size {} is not supported for {ndim}D input tensor.\nSupported combinations for non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)\n(input of shape {shape:?})",
         pad.len()
     );
     for (dim, before, after) in pads_per_dim(pad, ndim) {
@@ -115,16 +130,43 @@ fn check_pad(shape: &[usize], pad: &[i64], mode: PadMode) {
                 "pad: Argument #4: Padding size should be less than the corresponding input dimension, but got: padding ({before}, {after}) at dimension {dim} of input {shape:?}"
             ),
             PadMode::Circular => {
-                assert!(before <= size && after <= size, "pad: Padding value causes wrapping around more than once.");
-                assert!(size + before + after >= 0, "pad: Negative padding value is resulting in an empty dimension");
+                assert!(
+                    before <= size && after <= size,
+                    "pad: Padding value causes wrapping around more than once. (padding ({before}, {after}) at dimension {dim} of input {shape:?})"
+                );
+                assert!(
+                    output_size(shape[dim], before, after) >= 0,
+                    "pad: Negative padding value is resulting in an empty dimension (padding ({before}, {after}) at dimension {dim} of input {shape:?})"
+                );
             }
             PadMode::Replicate => assert!(
-                size > 0 || before + after <= 0,
+                size > 0 || before.saturating_add(after) <= 0,
                 "pad: input tensor must have a non-zero size at dimension {dim} to be padded with replicate (shape {shape:?})"
             ),
             PadMode::Constant => unreachable!("handled above"),
         }
-        assert!(size + before + after >= 0, "pad: padding ({before}, {after}) would make dimension {dim} negative");
+        assert!(
+            output_size(shape[dim], before, after) >= 0,
+            "pad: padding ({before}, {after}) would make dimension {dim} of input {shape:?} negative"
+        );
+    }
+    check_output_shape(shape, pad);
+}
+
+/// `size + before + after`, exact (no `i64` overflow for huge pads).
+fn output_size(size: usize, before: i64, after: i64) -> i128 {
+    size as i128 + before as i128 + after as i128
+}
+
+/// Panics unless the padded shape (every size already non-negative) is one a tensor can have.
+#[track_caller]
+fn check_output_shape(shape: &[usize], pad: &[i64]) {
+    let mut out = shape.to_vec();
+    for (dim, before, after) in pads_per_dim(pad, shape.len()) {
+        out[dim] = usize::try_from(output_size(shape[dim], before, after)).unwrap_or(usize::MAX);
+    }
+    if let Err(e) = check_allocation(&out) {
+        panic!("pad: padding {pad:?} of input {shape:?}: the output: {}", e.message());
     }
 }
 
@@ -162,10 +204,13 @@ impl Tensor {
 /// Pads one axis: output position `o` copies input position `mode.source(o)`, or `value`.
 fn gather_axis(x: &SharedArray, axis: usize, before: i64, after: i64, mode: PadMode, value: f32) -> SharedArray {
     let size = x.shape()[axis];
-    let out_len = (size as i64 + before + after) as usize;
+    let out_len = output_size(size, before, after) as usize;
     let mut shape = x.shape().to_vec();
     shape[axis] = out_len;
     let mut out = ArrayD::from_elem(IxDyn(&shape), value);
+    if out.is_empty() {
+        return out.into_shared(); // nothing to copy, however long the padded axis
+    }
     for o in 0..out_len {
         if let Some(i) = mode.source(o, before, size) {
             out.index_axis_mut(Axis(axis), o).assign(&x.index_axis(Axis(axis), i));
@@ -180,6 +225,9 @@ fn scatter_axis(grad: &SharedArray, axis: usize, before: i64, size: usize, mode:
     let mut shape = grad.shape().to_vec();
     shape[axis] = size;
     let mut grad_input = ArrayD::<f32>::zeros(IxDyn(&shape));
+    if grad.is_empty() {
+        return grad_input.into_shared();
+    }
     for o in 0..grad.shape()[axis] {
         if let Some(i) = mode.source(o, before, size) {
             let mut target = grad_input.index_axis_mut(Axis(axis), i);

@@ -16,7 +16,7 @@
 //! The argument checks PyTorch makes (with its messages) live in `nn::functional`; the
 //! functions here take validated arguments.
 
-use std::borrow::Cow;
+use super::contiguous;
 
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
@@ -40,21 +40,25 @@ const MIN_WORK_PER_TASK: usize = 1 << 14;
 /// assert_eq!(pooling_output_size(5, 2, 1, 2, 1, true), 3);
 /// ```
 pub fn pooling_output_size(input: i64, kernel: i64, padding: i64, stride: i64, dilation: i64, ceil_mode: bool) -> i64 {
+    // In i128, so that no argument (up to i64::MAX) overflows; the size saturates to i64.
+    let [input, kernel, padding, stride, dilation] = [input, kernel, padding, stride, dilation].map(i128::from);
     let rounding = if ceil_mode { stride - 1 } else { 0 };
     let mut out = div_floor(input + 2 * padding - dilation * (kernel - 1) - 1 + rounding, stride) + 1;
     if ceil_mode && (out - 1) * stride >= input + padding {
         out -= 1;
     }
-    out
+    out.clamp(i64::MIN.into(), i64::MAX.into()) as i64
 }
 
 /// `⌊a / b⌋` for any signs (PyTorch's `div_rtn`; Rust's `/` rounds towards zero).
-fn div_floor(a: i64, b: i64) -> i64 {
+fn div_floor(a: i128, b: i128) -> i128 {
     let q = a / b;
     if a % b != 0 && ((a < 0) != (b < 0)) { q - 1 } else { q }
 }
 
 /// The shapes of one max or average pooling, in 2-d form. Built from validated arguments.
+/// tapegrad-only (ATen computes the same sizes inside `max_pool2d`/`avg_pool2d`). Example
+/// on [`PoolGeometry::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolGeometry {
     /// How many trailing dims are pooled in the caller's tensors (1 or 2).
@@ -128,12 +132,15 @@ impl PoolGeometry {
     fn taps(&self, dim: usize) -> Vec<std::ops::Range<usize>> {
         let (s, p, d, k, len) =
             (self.stride[dim], self.padding[dim], self.dilation[dim], self.kernel[dim], self.input[dim]);
+        // In i128: a kernel or dilation near 2⁶³ (valid with ceil_mode) must not overflow.
+        let (s, p, d, k, len) = (s as i128, p as i128, d as i128, k as i128, len as i128);
         (0..self.output[dim])
             .map(|o| {
-                let start = (o * s) as i64 - p as i64;
-                let end = (start + ((k - 1) * d) as i64 + 1).min(len as i64).max(0) as usize;
-                let first = if start < 0 { start + (-start as usize).div_ceil(d) as i64 * d as i64 } else { start };
-                first as usize..end.max(first as usize)
+                let start = o as i128 * s - p;
+                let end = (start + (k - 1) * d + 1).clamp(0, len) as usize;
+                let first = if start < 0 { start + (-start + d - 1) / d * d } else { start };
+                let first = first.min(len) as usize;
+                first..end.max(first)
             })
             .collect()
     }
@@ -142,14 +149,6 @@ impl PoolGeometry {
     fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {
         let leading = &input_shape[..input_shape.len() - self.spatial_dims];
         [leading, &self.output[2 - self.spatial_dims..]].concat()
-    }
-}
-
-/// The values in row-major order, borrowed when they already are contiguous.
-fn contiguous(a: &SharedArray) -> Cow<'_, [f32]> {
-    match a.as_slice() {
-        Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(a.iter().copied().collect()),
     }
 }
 
@@ -186,12 +185,12 @@ pub fn max_pool(input: &Tensor, geometry: &PoolGeometry, return_indices: bool) -
     let mut out = vec![0.0f32; planes * out_len];
     let mut indices = vec![0i64; planes * out_len];
     if out_len > 0 {
-        let window = g.kernel[0] * g.kernel[1];
+        let window = g.kernel[0].saturating_mul(g.kernel[1]);
         let taps = [g.taps(0), g.taps(1)];
         out.par_chunks_mut(out_len)
             .zip(indices.par_chunks_mut(out_len))
             .zip(x.par_chunks(in_len))
-            .with_min_len(planes_per_task(out_len * window))
+            .with_min_len(planes_per_task(out_len.saturating_mul(window)))
             .for_each(|((out_plane, index_plane), x_plane)| max_pool_plane(x_plane, g, &taps, out_plane, index_plane));
     }
     let shape = g.output_shape(input.shape());
@@ -267,8 +266,8 @@ impl Backward for MaxPoolBackward {
     }
     fn backward(&self, grad: &SharedArray, _needs: &[bool]) -> Vec<Option<SharedArray>> {
         let dout = contiguous(grad);
-        let planes = self.indices.len().checked_div(self.out_len).unwrap_or(0);
-        let mut dx = super::zeroed(planes * self.in_len);
+        // From the input's shape: an empty output (output size 0) still has input planes.
+        let mut dx = super::zeroed(self.input_shape.iter().product());
         if self.out_len > 0 && self.in_len > 0 {
             dx.par_chunks_mut(self.in_len)
                 .zip(dout.par_chunks(self.out_len))
@@ -289,7 +288,8 @@ impl Backward for MaxPoolBackward {
 // ----- average pooling (fixed and adaptive windows) --------------------------------------
 
 /// One output position's window along one dim: the input positions `[start, end)` that
-/// are summed, and `counted`, the length the divisor counts.
+/// are summed, and `counted`, the length the divisor counts. tapegrad-only (ATen's
+/// `hstart`/`hend` and `pool_size`). Examples on [`avg_pool_spans`] and [`adaptive_spans`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     /// First input position summed.
@@ -300,7 +300,8 @@ pub struct Span {
     pub counted: usize,
 }
 
-/// The windows of `avg_pool2d` along one dim (the README's divisor rule): for window start
+/// The windows of `avg_pool2d` along one dim (PyTorch: the `hstart`/`hend` arithmetic of
+/// ATen's `avg_pool2d` kernel; the conformance README's divisor rule): for window start
 /// `hs = o·s − p`, `he = min(hs + k, L + p)`; the sum runs over `[max(hs, 0), min(he, L))`
 /// and the divisor counts `he − hs` with `count_include_pad`, the clipped length otherwise.
 /// So with `ceil_mode`, the part of a window beyond the padding is never counted.
@@ -322,19 +323,25 @@ pub fn avg_pool_spans(
     outputs: usize,
     count_include_pad: bool,
 ) -> Vec<Span> {
+    // In i128: huge kernels and strides (valid with ceil_mode) must not overflow.
+    let (input, kernel, stride, padding) = (input as i128, kernel as i128, stride as i128, padding as i128);
     (0..outputs)
         .map(|o| {
-            let start = (o * stride) as i64 - padding as i64;
-            let end = (start + kernel as i64).min((input + padding) as i64);
-            let (clipped_start, clipped_end) = (start.max(0) as usize, (end.min(input as i64)).max(0) as usize);
-            let counted =
-                if count_include_pad { (end - start) as usize } else { clipped_end.saturating_sub(clipped_start) };
+            let start = o as i128 * stride - padding;
+            let end = (start + kernel).min(input + padding);
+            let (clipped_start, clipped_end) = (start.clamp(0, input) as usize, end.clamp(0, input) as usize);
+            let counted = if count_include_pad {
+                usize::try_from(end - start).unwrap_or(usize::MAX)
+            } else {
+                clipped_end.saturating_sub(clipped_start)
+            };
             Span { start: clipped_start, end: clipped_end.max(clipped_start), counted }
         })
         .collect()
 }
 
-/// The windows of adaptive average pooling along one dim: output `o` of `outputs` covers
+/// The windows of adaptive average pooling along one dim (PyTorch: ATen's `start_index` /
+/// `end_index` in `adaptive_avg_pool2d`): output `o` of `outputs` covers
 /// `[⌊o·L/Out⌋, ⌈(o+1)·L/Out⌉)`. Neighbouring windows may overlap, and `Out > L` is
 /// allowed (windows then repeat input positions).
 ///
@@ -419,7 +426,7 @@ impl MeanWindows {
     fn divisor(&self, rows: Span, cols: Span) -> f32 {
         match self.divisor_override {
             Some(d) => d as f32,
-            None => (rows.counted * cols.counted) as f32,
+            None => (rows.counted as f32) * (cols.counted as f32), // f32: huge windows must not overflow
         }
     }
 
@@ -469,8 +476,8 @@ impl Backward for MeanPoolBackward {
     }
     fn backward(&self, grad: &SharedArray, _needs: &[bool]) -> Vec<Option<SharedArray>> {
         let dout = contiguous(grad);
-        let planes = dout.len().checked_div(self.out_len).unwrap_or(0);
-        let mut dx = super::zeroed(planes * self.in_len);
+        // From the input's shape: an empty output (output size 0) still has input planes.
+        let mut dx = super::zeroed(self.input_shape.iter().product());
         if self.out_len > 0 && self.in_len > 0 {
             dx.par_chunks_mut(self.in_len)
                 .zip(dout.par_chunks(self.out_len))

@@ -1,6 +1,6 @@
 //! Sum and mean, over all elements or over a list of dims, with `keepdim`.
 
-use ndarray::{Axis, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn};
 
 use super::Dims;
 use super::shape::reshape_array;
@@ -31,7 +31,17 @@ pub(crate) fn reduction_dims(op: &str, dims: &Dims, ndim: usize) -> Vec<usize> {
 }
 
 impl Tensor {
-    /// The sum of all elements, as a 0-d tensor. PyTorch: `torch.sum(input)`.
+    /// The sum of all elements `Σᵢ xᵢ`, as a 0-d tensor; every element's gradient is 1.
+    /// PyTorch: `torch.sum(input)` / `Tensor.sum()`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::arange(1.0, 5.0, 1.0).requires_grad_(true);
+    /// let s = x.sum();
+    /// assert_eq!((s.shape(), s.item()), (&[][..], 10.0)); // 1 + 2 + 3 + 4
+    /// s.backward();
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![1.0; 4]);
+    /// ```
     pub fn sum(&self) -> Tensor {
         let x = self.data();
         let out = ndarray::arr0(x.sum()).into_dyn();
@@ -52,6 +62,13 @@ impl Tensor {
     ///
     /// # Panics
     /// If a dim is out of range or repeated.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// assert_eq!(x.sum_dim(0, false).to_vec(), vec![5.0, 7.0, 9.0]); // column sums
+    /// let rows = x.sum_dim(1, true);
+    /// assert_eq!((rows.shape(), rows.to_vec()), (&[2, 1][..], vec![6.0, 15.0]));
+    /// ```
     #[track_caller]
     pub fn sum_dim(&self, dim: impl Into<Dims>, keepdim: bool) -> Tensor {
         let dims = reduction_dims("sum", &dim.into(), self.dim());
@@ -59,8 +76,17 @@ impl Tensor {
         record(out, &[self], SumBackward { input_shape: self.shape().to_vec(), dims, scale: 1.0, name: "SumBackward1" })
     }
 
-    /// The mean of all elements, as a 0-d tensor (NaN for an empty tensor).
-    /// PyTorch: `torch.mean(input)`.
+    /// The mean of all elements `(1/n)·Σᵢ xᵢ`, as a 0-d tensor (NaN for an empty tensor);
+    /// every element's gradient is `1/n`. PyTorch: `torch.mean(input)` / `Tensor.mean()`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::arange(1.0, 5.0, 1.0).requires_grad_(true);
+    /// let m = x.mean();
+    /// assert_eq!(m.item(), 2.5); // (1 + 2 + 3 + 4) / 4
+    /// m.backward();
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![0.25; 4]);
+    /// ```
     pub fn mean(&self) -> Tensor {
         let x = self.data();
         let scale = 1.0 / self.numel() as f32;
@@ -82,6 +108,12 @@ impl Tensor {
     ///
     /// # Panics
     /// If a dim is out of range or repeated.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// assert_eq!(x.mean_dim(1, false).to_vec(), vec![2.0, 5.0]); // row means
+    /// assert_eq!(x.mean_dim([0, 1], true).shape(), &[1, 1]);
+    /// ```
     #[track_caller]
     pub fn mean_dim(&self, dim: impl Into<Dims>, keepdim: bool) -> Tensor {
         let dims = reduction_dims("mean", &dim.into(), self.dim());
@@ -107,9 +139,11 @@ impl Backward for SumBackward {
         self.name
     }
     fn backward(&self, grad: &SharedArray, _needs: &[bool]) -> Vec<Option<SharedArray>> {
-        let kept = reshape_array(grad, &keepdim_shape(&self.input_shape, &self.dims));
-        let expanded = kept.broadcast(IxDyn(&self.input_shape)).expect("reduced shape broadcasts back");
+        // Scale the (small) reduced gradient, then spread it over the input's shape.
         let scale = self.scale;
-        vec![Some(expanded.mapv(|g| g * scale).into_shared())]
+        let kept = reshape_array(grad, &keepdim_shape(&self.input_shape, &self.dims)).mapv(|g| g * scale);
+        let expanded = kept.broadcast(IxDyn(&self.input_shape)).expect("reduced shape broadcasts back");
+        let values = super::contiguous(&expanded).into_owned();
+        vec![Some(ArrayD::from_shape_vec(IxDyn(&self.input_shape), values).expect("input shape").into_shared())]
     }
 }

@@ -8,7 +8,7 @@ use ndarray::IxDyn;
 
 use super::normalize_dim;
 use crate::autograd::{Backward, record};
-use crate::tensor::{SharedArray, Tensor, checked_numel};
+use crate::tensor::{SharedArray, Tensor, check_allocation, checked_numel};
 
 /// `x` with a new shape of the same element count, in row-major order. Shares the storage
 /// when `x` is contiguous, copies it into row-major order otherwise.
@@ -24,24 +24,28 @@ pub(crate) fn reshape_array(x: &SharedArray, shape: &[usize]) -> SharedArray {
     }
 }
 
-/// Resolves a target shape with at most one `-1` against `numel` elements.
+/// Resolves a target shape with at most one `-1` against the elements of `input` (a shape).
 #[track_caller]
-fn infer_shape(op: &str, shape: &[isize], numel: usize) -> Vec<usize> {
+fn infer_shape(op: &str, shape: &[isize], input: &[usize]) -> Vec<usize> {
+    let numel: usize = input.iter().product();
     let inferred: Vec<usize> = shape.iter().enumerate().filter(|(_, d)| **d == -1).map(|(i, _)| i).collect();
-    assert!(inferred.len() <= 1, "{op}: only one dimension can be inferred (shape {shape:?})");
+    assert!(
+        inferred.len() <= 1,
+        "{op}: only one dimension can be inferred (shape {shape:?}, input of shape {input:?})"
+    );
     for &d in shape {
-        assert!(d >= -1, "{op}: invalid shape dimension {d} in {shape:?}");
+        assert!(d >= -1, "{op}: invalid shape dimension {d} in {shape:?} (input of shape {input:?})");
     }
-    let known: usize = shape.iter().filter(|d| **d != -1).map(|&d| d as usize).product();
+    // Checked: a product that overflows is a shape no tensor of `numel` elements can take.
+    let known = shape.iter().filter(|d| **d != -1).try_fold(1usize, |n, &d| n.checked_mul(d as usize));
+    let invalid = || format!("{op}: shape '{shape:?}' is invalid for input of size {numel} (input of shape {input:?})");
+    let known = known.unwrap_or_else(|| panic!("{}", invalid()));
     let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(&i) = inferred.first() {
-        assert!(
-            known != 0 && numel.is_multiple_of(known),
-            "{op}: shape '{shape:?}' is invalid for input of size {numel}"
-        );
+        assert!(known != 0 && numel.is_multiple_of(known), "{}", invalid());
         out[i] = numel / known;
     }
-    assert!(checked_numel(&out).ok() == Some(numel), "{op}: shape '{shape:?}' is invalid for input of size {numel}");
+    assert!(checked_numel(&out).ok() == Some(numel), "{}", invalid());
     out
 }
 
@@ -59,12 +63,18 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn reshape(&self, shape: &[isize]) -> Tensor {
-        let shape = infer_shape("reshape", shape, self.numel());
+        let shape = infer_shape("reshape", shape, self.shape());
         self.reshape_to(&shape, "ViewBackward0")
     }
 
     /// [`Tensor::reshape`] under PyTorch's other name. PyTorch: `tensor.view(shape)`; unlike
     /// PyTorch, a non-contiguous tensor is copied instead of rejected.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::arange(0.0, 6.0, 1.0);
+    /// let v = x.view(&[3, 2]);
+    /// assert_eq!((v.shape(), v.to_vec()), (&[3, 2][..], x.to_vec()));
+    /// ```
     #[track_caller]
     pub fn view(&self, shape: &[isize]) -> Tensor {
         self.reshape(shape)
@@ -90,7 +100,11 @@ impl Tensor {
     pub fn flatten(&self, start_dim: isize, end_dim: isize) -> Tensor {
         let (start, end) =
             (normalize_dim("flatten", start_dim, self.dim()), normalize_dim("flatten", end_dim, self.dim()));
-        assert!(start <= end, "flatten: flatten() has invalid args: start_dim cannot come after end_dim");
+        assert!(
+            start <= end,
+            "flatten: flatten() has invalid args: start_dim cannot come after end_dim (start_dim {start_dim}, end_dim {end_dim}, shape {:?})",
+            self.shape()
+        );
         if self.dim() == 0 {
             return self.reshape_to(&[1], "ViewBackward0");
         }
@@ -104,6 +118,12 @@ impl Tensor {
     ///
     /// # Panics
     /// If `dim` is out of range.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::zeros(&[2, 3]);
+    /// assert_eq!(x.unsqueeze(0).shape(), &[1, 2, 3]);
+    /// assert_eq!(x.unsqueeze(-1).shape(), &[2, 3, 1]);
+    /// ```
     #[track_caller]
     pub fn unsqueeze(&self, dim: isize) -> Tensor {
         let d = normalize_dim("unsqueeze", dim, self.dim() + 1);
@@ -113,6 +133,11 @@ impl Tensor {
     }
 
     /// Removes every dim of size 1. PyTorch: `torch.squeeze(input)`.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::zeros(&[1, 2, 1, 3]);
+    /// assert_eq!(x.squeeze().shape(), &[2, 3]);
+    /// ```
     pub fn squeeze(&self) -> Tensor {
         let shape: Vec<usize> = self.shape().iter().copied().filter(|&d| d != 1).collect();
         self.reshape_to(&shape, "SqueezeBackward0")
@@ -123,6 +148,12 @@ impl Tensor {
     ///
     /// # Panics
     /// If `dim` is out of range.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::zeros(&[1, 2, 1]);
+    /// assert_eq!(x.squeeze_dim(-1).shape(), &[1, 2]);
+    /// assert_eq!(x.squeeze_dim(1).shape(), &[1, 2, 1]); // size 2: unchanged
+    /// ```
     #[track_caller]
     pub fn squeeze_dim(&self, dim: isize) -> Tensor {
         let d = normalize_dim("squeeze", dim, self.dim());
@@ -158,7 +189,7 @@ impl Tensor {
         }
         let mut seen = vec![false; perm.len()];
         for &p in &perm {
-            assert!(!seen[p], "permute: duplicate dims are not allowed ({dims:?})");
+            assert!(!seen[p], "permute: duplicate dims are not allowed ({dims:?}) (shape {:?})", self.shape());
             seen[p] = true;
         }
         let out = self.data().permuted_axes(IxDyn(&perm));
@@ -173,6 +204,12 @@ impl Tensor {
     ///
     /// # Panics
     /// If a dim is out of range.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// let y = x.transpose(0, 1); // yᵢⱼ = xⱼᵢ
+    /// assert_eq!((y.shape(), y.to_vec()), (&[3, 2][..], vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]));
+    /// ```
     #[track_caller]
     pub fn transpose(&self, dim0: isize, dim1: isize) -> Tensor {
         self.transpose_named(dim0, dim1, "TransposeBackward0")
@@ -218,7 +255,7 @@ impl Tensor {
             if i < lead {
                 assert!(
                     s >= 0,
-                    "expand: The expanded size of the tensor ({s}) isn't allowed in a leading, non-existing dimension {i}"
+                    "expand: The expanded size of the tensor ({s}) isn't allowed in a leading, non-existing dimension {i}.  Target sizes: {shape:?}.  Tensor sizes: {own:?}"
                 );
                 target.push(s as usize);
                 continue;
@@ -237,6 +274,9 @@ impl Tensor {
                 "expand: The expanded size of the tensor ({s}) must match the existing size ({existing}) at non-singleton dimension {i}.  Target sizes: {shape:?}.  Tensor sizes: {own:?}"
             );
             target.push(s as usize);
+        }
+        if let Err(e) = check_allocation(&target) {
+            panic!("expand: {}.  Target sizes: {shape:?}.  Tensor sizes: {own:?}", e.message());
         }
         let data = self.data();
         let out = data.broadcast(IxDyn(&target)).expect("checked above").to_owned();

@@ -40,6 +40,14 @@ impl Tensor {
     ///
     /// # Panics
     /// If `dim` is out of range.
+    ///
+    /// ```
+    /// // Two equal logits: each log-probability is ln ½, even for huge logits.
+    /// let x = tapegrad::Tensor::from_vec(vec![1000.0, 1000.0], &[1, 2]).unwrap();
+    /// for v in x.log_softmax(-1).to_vec() {
+    ///     assert!((v + std::f32::consts::LN_2).abs() < 1e-6);
+    /// }
+    /// ```
     #[track_caller]
     pub fn log_softmax(&self, dim: isize) -> Tensor {
         let axis = Axis(normalize_dim("log_softmax", dim, self.dim()).min(self.dim().saturating_sub(1)));

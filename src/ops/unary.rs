@@ -20,35 +20,76 @@ pub(crate) fn map(x: &SharedArray, f: impl Fn(f32) -> f32) -> SharedArray {
 
 impl Tensor {
     /// `−x`. PyTorch: `torch.neg`; the unary `-` operator.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![1.0, -2.0], &[2]).unwrap();
+    /// assert_eq!(x.neg().to_vec(), vec![-1.0, 2.0]);
+    /// assert_eq!((-&x).to_vec(), vec![-1.0, 2.0]);
+    /// ```
     pub fn neg(&self) -> Tensor {
         record(map(&self.data(), |v| -v), &[self], NegBackward)
     }
 
-    /// `eˣ`. PyTorch: `torch.exp`.
+    /// `eˣ`, with derivative `eˣ`. PyTorch: `torch.exp`.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![0.0, 1.0], &[2]).unwrap();
+    /// let y = x.exp().to_vec();
+    /// assert_eq!(y[0], 1.0); // e⁰ = 1
+    /// assert!((y[1] - std::f32::consts::E).abs() < 1e-6);
+    /// ```
     pub fn exp(&self) -> Tensor {
         let out = map(&self.data(), f32::exp);
         record(out.clone(), &[self], ExpBackward { result: out })
     }
 
-    /// The natural logarithm `ln x`. PyTorch: `torch.log`.
+    /// The natural logarithm `ln x`, with derivative `1/x`. PyTorch: `torch.log`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 4.0], &[2]).unwrap().requires_grad_(true);
+    /// let y = x.log();
+    /// assert_eq!(y.to_vec()[0], 0.0); // ln 1 = 0
+    /// y.sum().backward();
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, 0.25]); // 1/x
+    /// ```
     pub fn log(&self) -> Tensor {
         let x = self.data();
         record(map(&x, f32::ln), &[self], LogBackward { input: x })
     }
 
-    /// `√x`. PyTorch: `torch.sqrt`.
+    /// `√x`, with derivative `1/(2√x)`. PyTorch: `torch.sqrt`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::from_vec(vec![4.0, 9.0], &[2]).unwrap().requires_grad_(true);
+    /// let y = x.sqrt();
+    /// assert_eq!(y.to_vec(), vec![2.0, 3.0]);
+    /// y.sum().backward();
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![0.25, 1.0 / 6.0]);
+    /// ```
     pub fn sqrt(&self) -> Tensor {
         let out = map(&self.data(), f32::sqrt);
         record(out.clone(), &[self], SqrtBackward { result: out })
     }
 
-    /// `|x|`. PyTorch: `torch.abs`. The gradient at 0 is 0 (`sign(0) = 0`).
+    /// `|x|`. PyTorch: `torch.abs`. The gradient is `sign(x)`, so 0 at 0 (`sign(0) = 0`).
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::from_vec(vec![-2.0, 0.0, 3.0], &[3]).unwrap().requires_grad_(true);
+    /// let y = x.abs();
+    /// assert_eq!(y.to_vec(), vec![2.0, 0.0, 3.0]);
+    /// y.sum().backward();
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![-1.0, 0.0, 1.0]);
+    /// ```
     pub fn abs(&self) -> Tensor {
         let x = self.data();
         record(map(&x, f32::abs), &[self], AbsBackward { input: x })
     }
 
-    /// `xᵉ` with a scalar exponent. PyTorch: `torch.pow(input, exponent)` with a number.
+    /// `xᵉ` with a scalar exponent, with derivative `e·xᵉ⁻¹`.
+    /// PyTorch: `torch.pow(input, exponent)` with a number (`x ** e`).
     /// See [`Tensor::pow_tensor`] for a tensor exponent.
     ///
     /// ```
@@ -86,11 +127,21 @@ impl Tensor {
     }
 
     /// `max(x, min)`. PyTorch: `torch.clamp_min` / `clamp(min=...)`.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![-1.0, 2.0], &[2]).unwrap();
+    /// assert_eq!(x.clamp_min(0.0).to_vec(), vec![0.0, 2.0]);
+    /// ```
     pub fn clamp_min(&self, min: f32) -> Tensor {
         self.clamp(Some(min), None)
     }
 
     /// `min(x, max)`. PyTorch: `torch.clamp_max` / `clamp(max=...)`.
+    ///
+    /// ```
+    /// let x = tapegrad::Tensor::from_vec(vec![-1.0, 2.0], &[2]).unwrap();
+    /// assert_eq!(x.clamp_max(1.0).to_vec(), vec![-1.0, 1.0]);
+    /// ```
     pub fn clamp_max(&self, max: f32) -> Tensor {
         self.clamp(None, Some(max))
     }

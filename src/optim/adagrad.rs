@@ -130,6 +130,7 @@ impl Adagrad {
     }
 
     /// The hyper-parameters.
+    /// PyTorch: `optimizer.param_groups[0]` without `"params"`. Example on [`AdagradBuilder`].
     pub fn options(&self) -> &AdagradOptions {
         &self.options
     }
@@ -142,7 +143,7 @@ impl Optimizer for Adagrad {
         let states = &mut self.state;
         for_each_param_with_grad(&self.params, |index, values, grad| {
             let state = &mut states[index];
-            state.step += 1;
+            state.step = state.step.saturating_add(1); // a loaded count may be u64::MAX
             // The decayed learning rate is a Python float in PyTorch: computed in f64.
             let clr = (o.lr / (1.0 + (state.step - 1) as f64 * o.lr_decay)) as f32;
             Zip::from(values.view_mut()).and(grad).and(&mut state.sum).for_each(|p, &g, sum| {
@@ -223,36 +224,43 @@ pub struct AdagradBuilder {
 
 impl AdagradBuilder {
     /// Learning rate γ (default 1e-2).
+    /// PyTorch: `lr=`. Example on [`AdagradBuilder`].
     pub fn lr(mut self, lr: f64) -> Self {
         self.options.lr = lr;
         self
     }
     /// Learning-rate decay η (default 0).
+    /// PyTorch: `lr_decay=`. Example on [`AdagradBuilder`].
     pub fn lr_decay(mut self, lr_decay: f64) -> Self {
         self.options.lr_decay = lr_decay;
         self
     }
     /// L2 penalty λ (default 0).
+    /// PyTorch: `weight_decay=`. Example on [`AdagradBuilder`].
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.options.weight_decay = weight_decay;
         self
     }
     /// Starting value of the accumulator (default 0).
+    /// PyTorch: `initial_accumulator_value=`. Example on [`AdagradBuilder`].
     pub fn initial_accumulator_value(mut self, value: f64) -> Self {
         self.options.initial_accumulator_value = value;
         self
     }
     /// ε (default 1e-10).
+    /// PyTorch: `eps=`. Example on [`AdagradBuilder`].
     pub fn eps(mut self, eps: f64) -> Self {
         self.options.eps = eps;
         self
     }
     /// Maximise instead of minimise (default false).
+    /// PyTorch: `maximize=`. Example on [`AdagradBuilder`].
     pub fn maximize(mut self, maximize: bool) -> Self {
         self.options.maximize = maximize;
         self
     }
     /// The optimizer.
+    /// PyTorch: the `torch.optim.Adagrad(params, ...)` call. Example on [`AdagradBuilder`].
     ///
     /// # Errors
     /// As [`Adagrad::new`].

@@ -204,6 +204,7 @@ impl Adam {
     }
 
     /// The hyper-parameters.
+    /// PyTorch: `optimizer.param_groups[0]` without `"params"`. Example on [`AdamBuilder`].
     pub fn options(&self) -> &AdamOptions {
         &self.options
     }
@@ -216,7 +217,7 @@ impl Adam {
         grad: ndarray::ArrayViewD<'_, f32>,
     ) {
         let (beta1, beta2) = options.betas;
-        state.step += 1;
+        state.step = state.step.saturating_add(1); // a loaded count may be u64::MAX
         let step = state.step as f64;
         // Python floats in PyTorch: computed in f64, then used as f32 scalars by the kernels.
         let bias_correction1 = 1.0 - beta1.powf(step);
@@ -352,41 +353,49 @@ pub struct AdamBuilder {
 
 impl AdamBuilder {
     /// Learning rate γ (default 1e-3).
+    /// PyTorch: `lr=`. Example on [`AdamBuilder`].
     pub fn lr(mut self, lr: f64) -> Self {
         self.options.lr = lr;
         self
     }
     /// (β₁, β₂) (default (0.9, 0.999)).
+    /// PyTorch: `betas=`. Example on [`AdamBuilder`].
     pub fn betas(mut self, betas: (f64, f64)) -> Self {
         self.options.betas = betas;
         self
     }
     /// ε (default 1e-8).
+    /// PyTorch: `eps=`. Example on [`AdamBuilder`].
     pub fn eps(mut self, eps: f64) -> Self {
         self.options.eps = eps;
         self
     }
     /// Weight decay λ (default 0).
+    /// PyTorch: `weight_decay=`. Example on [`AdamBuilder`].
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.options.weight_decay = weight_decay;
         self
     }
     /// AMSGrad (default false).
+    /// PyTorch: `amsgrad=`. Example on [`AdamBuilder`].
     pub fn amsgrad(mut self, amsgrad: bool) -> Self {
         self.options.amsgrad = amsgrad;
         self
     }
     /// Maximise instead of minimise (default false).
+    /// PyTorch: `maximize=`. Example on [`AdamBuilder`].
     pub fn maximize(mut self, maximize: bool) -> Self {
         self.options.maximize = maximize;
         self
     }
     /// Decoupled weight decay, as AdamW (default false).
+    /// PyTorch: `decoupled_weight_decay=`. Example on [`AdamBuilder`].
     pub fn decoupled_weight_decay(mut self, decoupled: bool) -> Self {
         self.options.decoupled_weight_decay = decoupled;
         self
     }
     /// The optimizer.
+    /// PyTorch: the `torch.optim.Adam(params, ...)` call. Example on [`AdamBuilder`].
     ///
     /// # Errors
     /// As [`Adam::new`].
@@ -433,6 +442,7 @@ impl AdamW {
     }
 
     /// The hyper-parameters.
+    /// PyTorch: `optimizer.param_groups[0]` without `"params"`. Example on [`AdamWBuilder`].
     pub fn options(&self) -> AdamWOptions {
         AdamWOptions::from_adam(self.adam.options)
     }
@@ -487,36 +497,43 @@ pub struct AdamWBuilder {
 
 impl AdamWBuilder {
     /// Learning rate γ (default 1e-3).
+    /// PyTorch: `lr=`. Example on [`AdamWBuilder`].
     pub fn lr(mut self, lr: f64) -> Self {
         self.options.lr = lr;
         self
     }
     /// (β₁, β₂) (default (0.9, 0.999)).
+    /// PyTorch: `betas=`. Example on [`AdamWBuilder`].
     pub fn betas(mut self, betas: (f64, f64)) -> Self {
         self.options.betas = betas;
         self
     }
     /// ε (default 1e-8).
+    /// PyTorch: `eps=`. Example on [`AdamWBuilder`].
     pub fn eps(mut self, eps: f64) -> Self {
         self.options.eps = eps;
         self
     }
     /// Decoupled weight decay λ (default 1e-2).
+    /// PyTorch: `weight_decay=`. Example on [`AdamWBuilder`].
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.options.weight_decay = weight_decay;
         self
     }
     /// AMSGrad (default false).
+    /// PyTorch: `amsgrad=`. Example on [`AdamWBuilder`].
     pub fn amsgrad(mut self, amsgrad: bool) -> Self {
         self.options.amsgrad = amsgrad;
         self
     }
     /// Maximise instead of minimise (default false).
+    /// PyTorch: `maximize=`. Example on [`AdamWBuilder`].
     pub fn maximize(mut self, maximize: bool) -> Self {
         self.options.maximize = maximize;
         self
     }
     /// The optimizer.
+    /// PyTorch: the `torch.optim.AdamW(params, ...)` call. Example on [`AdamWBuilder`].
     ///
     /// # Errors
     /// As [`AdamW::new`].

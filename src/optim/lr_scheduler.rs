@@ -215,7 +215,8 @@ pub struct StepLr {
 
 impl StepLr {
     /// A schedule for `optimizer` that decays every `step_size` epochs by PyTorch's default
-    /// `gamma = 0.1` (change it with [`StepLr::gamma`]).
+    /// `gamma = 0.1` (change it with [`StepLr::gamma`]). PyTorch: `StepLR(optimizer,
+    /// step_size)`. Example on [`StepLr`].
     ///
     /// # Errors
     /// [`Error::Value`] when `step_size` is 0.
@@ -282,7 +283,8 @@ pub struct MultiStepLr {
 
 impl MultiStepLr {
     /// A schedule for `optimizer` that decays at each of `milestones` (in any order; an
-    /// epoch listed twice decays twice) by PyTorch's default `gamma = 0.1`.
+    /// epoch listed twice decays twice) by PyTorch's default `gamma = 0.1`. PyTorch:
+    /// `MultiStepLR(optimizer, milestones)`. Example on [`MultiStepLr`].
     pub fn new(optimizer: &dyn Optimizer, milestones: Vec<usize>) -> MultiStepLr {
         MultiStepLr { milestones, gamma: 0.1, progress: Progress::start(optimizer) }
     }
@@ -348,7 +350,9 @@ pub struct ExponentialLr {
 }
 
 impl ExponentialLr {
-    /// A schedule for `optimizer` that multiplies the rate by `gamma` each epoch.
+    /// A schedule for `optimizer` that multiplies the rate by `gamma` each epoch:
+    /// `lr(e) = base_lr·γᵉ`. PyTorch: `ExponentialLR(optimizer, gamma)`. Example on
+    /// [`ExponentialLr`].
     pub fn new(optimizer: &dyn Optimizer, gamma: f64) -> ExponentialLr {
         ExponentialLr { gamma, progress: Progress::start(optimizer) }
     }
@@ -416,6 +420,7 @@ pub struct CosineAnnealingLr {
 impl CosineAnnealingLr {
     /// A schedule for `optimizer` with half-period `t_max` (PyTorch's `T_max`) and
     /// PyTorch's default `eta_min = 0` (change it with [`CosineAnnealingLr::eta_min`]).
+    /// PyTorch: `CosineAnnealingLR(optimizer, T_max)`. Example on [`CosineAnnealingLr`].
     ///
     /// # Errors
     /// [`Error::Value`] when `t_max` is 0.

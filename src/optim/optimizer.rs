@@ -39,6 +39,14 @@ pub trait Optimizer {
 
     /// The parameters this optimizer updates, in the order given to its constructor.
     /// PyTorch: `optimizer.param_groups[0]["params"]`.
+    ///
+    /// ```
+    /// use tapegrad::{nn::{Linear, Module}, optim::{Optimizer, Sgd}};
+    /// let model = Linear::new(3, 2);
+    /// let optimizer = Sgd::new(model.parameters(), 0.1).unwrap();
+    /// assert_eq!(optimizer.params().len(), 2); // weight, bias
+    /// assert_eq!(optimizer.params()[0].shape(), &[2, 3]);
+    /// ```
     fn params(&self) -> &[Parameter];
 
     /// Clears every parameter's gradient (sets it to `None`). PyTorch:
@@ -50,14 +58,23 @@ pub trait Optimizer {
     }
 
     /// The learning rate the next `step()` uses. PyTorch: `optimizer.param_groups[0]["lr"]`.
+    /// Example on [`Optimizer::set_lr`].
     fn lr(&self) -> f64;
 
     /// Sets the learning rate (what an [`LrScheduler`](super::LrScheduler) does).
     /// PyTorch: `optimizer.param_groups[0]["lr"] = lr`.
+    ///
+    /// ```
+    /// use tapegrad::{Tensor, nn::Parameter, optim::{Optimizer, Sgd}};
+    /// let mut optimizer = Sgd::new(vec![Parameter::new(Tensor::zeros(&[1]))], 0.1).unwrap();
+    /// assert_eq!(optimizer.lr(), 0.1);
+    /// optimizer.set_lr(0.01);
+    /// assert_eq!(optimizer.lr(), 0.01);
+    /// ```
     fn set_lr(&mut self, lr: f64);
 
     /// The hyper-parameters, step counts and per-parameter buffers, enough to resume
-    /// training exactly. PyTorch: `optimizer.state_dict()`.
+    /// training exactly. PyTorch: `optimizer.state_dict()`. Example on [`OptimizerState`].
     fn state_dict(&self) -> OptimizerState;
 
     /// Restores a state saved by [`Optimizer::state_dict`], hyper-parameters included (as
@@ -68,6 +85,16 @@ pub trait Optimizer {
     /// [`Error::Value`] naming what does not fit: a state saved by another kind of
     /// optimizer, a different number of parameters, out-of-range hyper-parameters, or a
     /// buffer that is missing, unexpected or has a shape other than its parameter's.
+    ///
+    /// Example on [`OptimizerState`]; a mismatch:
+    ///
+    /// ```
+    /// use tapegrad::{Tensor, nn::Parameter, optim::{Adam, Optimizer, Sgd}};
+    /// let p = || vec![Parameter::new(Tensor::zeros(&[1]))];
+    /// let sgd_state = Sgd::new(p(), 0.1).unwrap().state_dict();
+    /// let mut adam = Adam::new(p(), Default::default()).unwrap();
+    /// assert!(adam.load_state_dict(&sgd_state).is_err()); // saved by another optimizer
+    /// ```
     fn load_state_dict(&mut self, state: &OptimizerState) -> Result<()>;
 }
 
@@ -135,7 +162,8 @@ pub enum Hyperparameters {
 }
 
 impl Hyperparameters {
-    /// PyTorch's class name of the optimizer: `"SGD"`, `"Adam"`, `"AdamW"`, `"RMSprop"`, `"Adagrad"`.
+    /// PyTorch's class name of the optimizer: `"SGD"`, `"Adam"`, `"AdamW"`, `"RMSprop"`, `"Adagrad"`
+    /// (PyTorch: `type(optimizer).__name__`). Example on [`Hyperparameters`].
     pub fn optimizer_name(&self) -> &'static str {
         match self {
             Hyperparameters::Sgd(_) => "SGD",
@@ -172,7 +200,8 @@ pub struct ParamState {
     pub buffers: BTreeMap<String, Buffer>,
 }
 
-/// A saved buffer: its shape and its values in row-major order, exactly (`f32`).
+/// A saved buffer: its shape and its values in row-major order, exactly (`f32`). PyTorch:
+/// a tensor in `optimizer.state_dict()["state"][i]` (a serde-friendly form of it here).
 ///
 /// ```
 /// use tapegrad::{Tensor, optim::Buffer};
@@ -188,12 +217,14 @@ pub struct Buffer {
 }
 
 impl Buffer {
-    /// The values of `tensor`.
+    /// The values of `tensor`. PyTorch: `tensor.clone()` as stored in a state dict. Example
+    /// on [`Buffer`].
     pub fn from_tensor(tensor: &Tensor) -> Buffer {
         Buffer { shape: tensor.shape().to_vec(), data: tensor.to_vec() }
     }
 
-    /// The buffer as a tensor.
+    /// The buffer as a tensor. PyTorch: reading a tensor back from a state dict. Example on
+    /// [`Buffer`].
     ///
     /// # Errors
     /// [`Error::Shape`] when the number of values does not match the shape.

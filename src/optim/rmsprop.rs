@@ -147,12 +147,13 @@ impl RmsProp {
     }
 
     /// The hyper-parameters.
+    /// PyTorch: `optimizer.param_groups[0]` without `"params"`. Example on [`RmsPropBuilder`].
     pub fn options(&self) -> &RmsPropOptions {
         &self.options
     }
 
     fn update(options: &RmsPropOptions, state: &mut RmsPropState, values: &mut SharedArray, grad: ArrayViewD<'_, f32>) {
-        state.step += 1;
+        state.step = state.step.saturating_add(1); // a loaded count may be u64::MAX
         let (alpha, one_minus_alpha) = (options.alpha as f32, (1.0 - options.alpha) as f32);
         let (lr, eps, momentum, weight_decay) =
             (options.lr as f32, options.eps as f32, options.momentum as f32, options.weight_decay as f32);
@@ -281,41 +282,49 @@ pub struct RmsPropBuilder {
 
 impl RmsPropBuilder {
     /// Learning rate γ (default 1e-2).
+    /// PyTorch: `lr=`. Example on [`RmsPropBuilder`].
     pub fn lr(mut self, lr: f64) -> Self {
         self.options.lr = lr;
         self
     }
     /// Smoothing constant α (default 0.99).
+    /// PyTorch: `alpha=`. Example on [`RmsPropBuilder`].
     pub fn alpha(mut self, alpha: f64) -> Self {
         self.options.alpha = alpha;
         self
     }
     /// ε (default 1e-8).
+    /// PyTorch: `eps=`. Example on [`RmsPropBuilder`].
     pub fn eps(mut self, eps: f64) -> Self {
         self.options.eps = eps;
         self
     }
     /// L2 penalty λ (default 0).
+    /// PyTorch: `weight_decay=`. Example on [`RmsPropBuilder`].
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.options.weight_decay = weight_decay;
         self
     }
     /// Momentum factor μ (default 0).
+    /// PyTorch: `momentum=`. Example on [`RmsPropBuilder`].
     pub fn momentum(mut self, momentum: f64) -> Self {
         self.options.momentum = momentum;
         self
     }
     /// Centered RMSprop (default false).
+    /// PyTorch: `centered=`. Example on [`RmsPropBuilder`].
     pub fn centered(mut self, centered: bool) -> Self {
         self.options.centered = centered;
         self
     }
     /// Maximise instead of minimise (default false).
+    /// PyTorch: `maximize=`. Example on [`RmsPropBuilder`].
     pub fn maximize(mut self, maximize: bool) -> Self {
         self.options.maximize = maximize;
         self
     }
     /// The optimizer.
+    /// PyTorch: the `torch.optim.RMSprop(params, ...)` call. Example on [`RmsPropBuilder`].
     ///
     /// # Errors
     /// As [`RmsProp::new`].

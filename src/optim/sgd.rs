@@ -128,6 +128,7 @@ impl Sgd {
     }
 
     /// The hyper-parameters.
+    /// PyTorch: `optimizer.param_groups[0]` without `"params"`. Example on [`SgdBuilder`].
     pub fn options(&self) -> &SgdOptions {
         &self.options
     }
@@ -151,31 +152,37 @@ pub struct SgdBuilder {
 
 impl SgdBuilder {
     /// Momentum factor μ (default 0).
+    /// PyTorch: `momentum=`. Example on [`SgdBuilder`].
     pub fn momentum(mut self, momentum: f64) -> Self {
         self.options.momentum = momentum;
         self
     }
     /// Dampening τ (default 0).
+    /// PyTorch: `dampening=`. Example on [`SgdBuilder`].
     pub fn dampening(mut self, dampening: f64) -> Self {
         self.options.dampening = dampening;
         self
     }
     /// L2 penalty λ (default 0).
+    /// PyTorch: `weight_decay=`. Example on [`SgdBuilder`].
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.options.weight_decay = weight_decay;
         self
     }
     /// Nesterov momentum (default false).
+    /// PyTorch: `nesterov=`. Example on [`SgdBuilder`].
     pub fn nesterov(mut self, nesterov: bool) -> Self {
         self.options.nesterov = nesterov;
         self
     }
     /// Maximise instead of minimise (default false).
+    /// PyTorch: `maximize=`. Example on [`SgdBuilder`].
     pub fn maximize(mut self, maximize: bool) -> Self {
         self.options.maximize = maximize;
         self
     }
     /// The optimizer.
+    /// PyTorch: the `torch.optim.SGD(params, ...)` call. Example on [`SgdBuilder`].
     ///
     /// # Errors
     /// As [`Sgd::with_options`].

@@ -3,7 +3,7 @@
 
 use crate::nn::args::{IntOrTuple, Padding, PaddingArg};
 use crate::ops::conv::{ConvGeometry, conv_nd};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, check_allocation};
 
 /// The shared body of `F.conv1d/2d/3d`: `spatial` is 1, 2 or 3.
 ///
@@ -48,7 +48,8 @@ pub(crate) fn conv_functional(
 /// smaller half before (Python's floor division, as PyTorch), the rest after. Shared by
 /// `F.conv*`, the modules' padding modes and [`conv_output_shape`].
 pub(crate) fn same_padding_split(kernel: i64, dilation: i64) -> (i64, i64) {
-    let total = dilation * (kernel - 1);
+    // Saturating: a total beyond i64 is rejected later as a kernel larger than the input.
+    let total = dilation.saturating_mul(kernel.saturating_sub(1));
     let before = total.div_euclid(2);
     (before, total - before)
 }
@@ -185,8 +186,7 @@ fn convolution(
             bias.shape()
         ));
     }
-    let padded: Vec<i64> = (0..dims).map(|i| xs[i + 2] as i64 + pads[i].0 + pads[i].1).collect();
-    let reach: Vec<i64> = (0..dims).map(|i| dilation[i] * (ws[i + 2] as i64 - 1) + 1).collect();
+    let (padded, reach) = padded_and_reach(&xs[2..], &pads, &ws[2..], &dilation)?;
     check_kernel_fits(&padded, &reach)?;
     if dilation.contains(&0) {
         return Err(format!("dilation should be greater than zero, but got {dilation:?}"));
@@ -198,13 +198,59 @@ fn convolution(
         return Err(format!("kernel size should be greater than zero, but got {}", listed.join(" ")));
     }
 
+    // The output must be a tensor (its size can overflow with huge paddings).
+    let out_shape: Vec<usize> = [xs[0], ws[0]]
+        .into_iter()
+        .chain((0..dims).map(|i| ((padded[i] - reach[i]) / stride[i] + 1) as usize))
+        .collect();
+    check_allocation(&out_shape).map_err(|e| format!("the output: {}", e.message()))?;
     let to_usize = |v: &[i64]| v.iter().map(|&x| x as usize).collect::<Vec<_>>();
     let pads_usize: Vec<(usize, usize)> = pads.iter().map(|&(b, a)| (b as usize, a as usize)).collect();
     let geometry = ConvGeometry::new(xs, ws, groups_u, &to_usize(&stride), &to_usize(&dilation), &pads_usize);
     Ok(conv_nd(x, weight, bias, geometry))
 }
 
+/// Per spatial dim, the padded input size `input + before + after` and the kernel's reach
+/// `dilation·(kernel − 1) + 1`, or PyTorch's error for sizes that do not fit in `i64`.
+fn padded_and_reach(
+    input: &[usize],
+    pads: &[(i64, i64)],
+    kernel: &[usize],
+    dilation: &[i64],
+) -> Result<(Vec<i64>, Vec<i64>), String> {
+    let mut padded = Vec::with_capacity(input.len());
+    let mut reach = Vec::with_capacity(input.len());
+    for i in 0..input.len() {
+        let p = (input[i] as i64).checked_add(pads[i].0).and_then(|v| v.checked_add(pads[i].1));
+        let r = dilation[i].checked_mul(kernel[i] as i64 - 1).and_then(|v| v.checked_add(1));
+        match (p, r) {
+            (Some(p), Some(r)) => {
+                padded.push(p);
+                reach.push(r);
+            }
+            _ => {
+                return Err(format!(
+                    "padding {:?} and dilation {dilation:?} overflow the sizes of input {input:?} and kernel {kernel:?}",
+                    pads.iter().map(|&(b, a)| [b, a]).collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    Ok((padded, reach))
+}
+
 /// How one spatial dim of a convolution's output comes about; see [`conv_output_shape`].
+/// tapegrad-only, no PyTorch counterpart (PyTorch gives the formula in `nn.Conv2d`'s
+/// docstring).
+///
+/// `output = ⌊(input + pad_before + pad_after − dilation·(kernel − 1) − 1) / stride⌋ + 1`.
+///
+/// ```
+/// use tapegrad::nn::functional::conv_output_shape;
+/// let w = &conv_output_shape(&[32, 32], 5, 1, 0, 1).unwrap()[1]; // LeNet's first layer
+/// assert_eq!((w.name, w.input, w.kernel, w.output), ("W_out", 32, 5, 28)); // 32 − 4 = 28
+/// assert_eq!(w.formula, "W_out = floor((32 + 0 + 0 − 1·(5 − 1) − 1) / 1) + 1 = 28");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConvDimension {
     /// `"H_out"`, `"W_out"`, `"D_out"` or `"L_out"`.
@@ -231,7 +277,8 @@ pub struct ConvDimension {
 /// Explains a convolution's output size, dim by dim: the padding applied before and after,
 /// the output size, and the formula with the numbers filled in. `input` lists the spatial
 /// sizes only (`[H, W]` for a 2-d convolution); the other arguments are those of
-/// [`conv2d`](super::conv2d).
+/// [`conv2d`](super::conv2d). tapegrad-only, no PyTorch counterpart (PyTorch documents
+/// the formula, `⌊(in + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1`, in `nn.Conv2d`).
 ///
 /// # Errors
 /// What PyTorch would reject for these sizes: 'same' with a stride ≠ 1, an unknown padding
@@ -289,8 +336,8 @@ pub fn conv_output_shape(
             (0..dims).map(|i| same_padding_split(kernel[i], dilation[i])).collect()
         }
     };
-    let padded: Vec<i64> = (0..dims).map(|i| input[i] as i64 + pads[i].0 + pads[i].1).collect();
-    let reach: Vec<i64> = (0..dims).map(|i| dilation[i] * (kernel[i] - 1) + 1).collect();
+    let kernel_sizes: Vec<usize> = kernel.iter().map(|&k| k as usize).collect();
+    let (padded, reach) = padded_and_reach(input, &pads, &kernel_sizes, &dilation).map_err(Error::Runtime)?;
     check_kernel_fits(&padded, &reach).map_err(Error::Runtime)?;
     Ok((0..dims)
         .map(|i| {

@@ -7,7 +7,7 @@ use ndarray::ArrayD;
 
 use crate::nn::args::IntOrTuple;
 use crate::ops::pool::{PoolGeometry, adaptive_spans, avg_pool, avg_pool_spans, max_pool, pooling_output_size};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, check_allocation};
 
 /// The `stride` of a pooling function: PyTorch's `stride=None | int | tuple`. `None` (the
 /// default of every PyTorch pooling function and module) means "the kernel size". Built
@@ -43,10 +43,26 @@ impl PoolStride {
 }
 
 /// Panics with `message`, prefixed by the op's name unless PyTorch's text already starts
-/// with it (`"max_pool2d: kernel_size must ..."`).
+/// with it (`"max_pool2d: kernel_size must ..."`), and followed by the shapes involved
+/// unless the message already shows the first one (`"(input of shape [2, 3])"`).
 #[track_caller]
-fn raise(op: &str, message: String) -> ! {
-    if message.starts_with(op) { panic!("{message}") } else { panic!("{op}: {message}") }
+fn raise(op: &str, message: String, shapes: &[(&str, &[usize])]) -> ! {
+    let mut message = if message.starts_with(op) { message } else { format!("{op}: {message}") };
+    if let Some((_, first)) = shapes.first()
+        && !message.contains(&format!("{first:?}"))
+    {
+        let listed: Vec<String> = shapes.iter().map(|(name, shape)| format!("{name} of shape {shape:?}")).collect();
+        message = format!("{message} ({})", listed.join(", "));
+    }
+    panic!("{message}")
+}
+
+/// `geometry` if its output (the input's leading dims, then the pooled sizes) can be
+/// allocated: huge paddings or ceil-mode windows must not abort the process.
+fn output_allocatable(shape: &[usize], spatial: usize, geometry: PoolGeometry) -> Result<PoolGeometry, String> {
+    let out: Vec<usize> = shape[..shape.len() - spatial].iter().chain(&geometry.output).copied().collect();
+    check_allocation(&out).map_err(|e| format!("the output: {}", e.message()))?;
+    Ok(geometry)
 }
 
 /// The value for dim `i` of a 1-or-2-value argument (an int is used for both dims).
@@ -62,7 +78,7 @@ fn checked_output_size(input: usize, k: i64, pad: i64, stride: i64, dilation: i6
     if pad < 0 {
         return Err(format!("pad must be non-negative, but got pad: {pad}"));
     }
-    if pad > ((k - 1) * dilation + 1) / 2 {
+    if pad as i128 > ((k as i128 - 1) * dilation as i128 + 1) / 2 {
         return Err(format!(
             "pad should be at most half of effective kernel size, but got pad={pad}, kernel_size={k} and dilation={dilation}"
         ));
@@ -213,7 +229,9 @@ pub(crate) fn max_pool_functional(
     } else {
         check_pool2d(op, input.shape(), k, &s, p, d, ceil_mode, None)
     };
-    let geometry = geometry.unwrap_or_else(|m| raise(op, m));
+    let geometry = geometry
+        .and_then(|g| output_allocatable(input.shape(), spatial, g))
+        .unwrap_or_else(|m| raise(op, m, &[("input", input.shape())]));
     max_pool(input, &geometry, return_indices)
 }
 
@@ -375,7 +393,8 @@ pub fn avg_pool2d(
 ) -> Tensor {
     let (k, s, p) = (kernel_size.into().0, stride.into().values(), padding.into().0);
     let g = check_pool2d("avg_pool2d", input.shape(), &k, &s, &p, &[1], ceil_mode, divisor_override)
-        .unwrap_or_else(|m| raise("avg_pool2d", m));
+        .and_then(|g| output_allocatable(input.shape(), 2, g))
+        .unwrap_or_else(|m| raise("avg_pool2d", m, &[("input", input.shape())]));
     let spans = std::array::from_fn(|i| {
         avg_pool_spans(g.input[i], g.kernel[i], g.stride[i], g.padding[i], g.output[i], count_include_pad)
     });
@@ -405,7 +424,8 @@ pub fn avg_pool2d(
 /// ```
 #[track_caller]
 pub fn adaptive_avg_pool2d(input: &Tensor, output_size: impl Into<IntOrTuple>) -> Tensor {
-    let fail = |m: String| raise("adaptive_avg_pool2d", m);
+    let shape = input.shape();
+    let fail = |m: String| raise("adaptive_avg_pool2d", m, &[("input", shape)]);
     let size = output_size.into().0;
     if size.len() != 1 && size.len() != 2 {
         fail("adaptive_avg_pool2d: output_size must be 2".into());
@@ -416,10 +436,7 @@ pub fn adaptive_avg_pool2d(input: &Tensor, output_size: impl Into<IntOrTuple>) -
             "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but received {{{oh}, {ow}}}"
         ));
     }
-    if (oh, ow) == (1, 1) {
-        return input.mean_dim([-1, -2], true);
-    }
-    let shape = input.shape();
+    // The input checks come before the 1×1 shortcut, so that it never sees a bad input.
     let ndim = shape.len();
     if ndim != 3 && ndim != 4 {
         fail(format!("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {shape:?}"));
@@ -430,6 +447,13 @@ pub fn adaptive_avg_pool2d(input: &Tensor, output_size: impl Into<IntOrTuple>) -
                 "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions, but input has sizes {shape:?} with dimension {dim} being empty"
             ));
         }
+    }
+    let out_shape = [&shape[..ndim - 2], &[oh as usize, ow as usize]].concat();
+    if let Err(e) = check_allocation(&out_shape) {
+        fail(format!("output_size {{{oh}, {ow}}}: {}", e.message()));
+    }
+    if (oh, ow) == (1, 1) {
+        return input.mean_dim([-1, -2], true);
     }
     let spans = [adaptive_spans(shape[ndim - 2], oh as usize), adaptive_spans(shape[ndim - 1], ow as usize)];
     avg_pool(input, 2, spans, None, true)
@@ -474,8 +498,8 @@ pub fn batch_norm(
     momentum: f64,
     eps: f64,
 ) -> Tensor {
-    let fail = |m: String| raise("batch_norm", m);
     let shape = input.shape();
+    let fail = |m: String| raise("batch_norm", m, &[("input", shape)]);
     if shape.len() < 2 {
         fail(format!("expected an input of at least 2 dims (N, C, *), but got input of size {shape:?}"));
     }
@@ -523,7 +547,7 @@ pub fn batch_norm(
 /// ```
 #[track_caller]
 pub fn embedding(input: &Tensor, weight: &Tensor, padding_idx: Option<i64>) -> Tensor {
-    let fail = |m: String| raise("embedding", m);
+    let fail = |m: String| raise("embedding", m, &[("input", input.shape()), ("weight", weight.shape())]);
     let num_embeddings = weight.shape().first().copied().unwrap_or(0) as i64;
     let padding_idx = padding_idx.map(|p| {
         // PyTorch: `assert padding_idx < weight.size(0)` if > 0, `>= -weight.size(0)` if < 0.

@@ -63,7 +63,13 @@ pub enum Reduction {
 }
 
 impl Reduction {
-    /// PyTorch's spelling: `"none"`, `"mean"` or `"sum"`.
+    /// PyTorch's spelling: `"none"`, `"mean"` or `"sum"` (also what `Display` prints).
+    ///
+    /// ```
+    /// use tapegrad::nn::functional::Reduction;
+    /// assert_eq!(Reduction::Sum.as_str(), "sum");
+    /// assert_eq!(Reduction::None.to_string(), "none");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Reduction::None => "none",

@@ -14,12 +14,21 @@ use crate::tensor::Tensor;
 use conv::conv_functional;
 pub use conv::{ConvDimension, conv_output_shape};
 
-/// 1-d convolution. PyTorch: `F.conv1d(input, weight, bias=None, stride=1, padding=0,
+/// 1-d convolution, `out[n, o, x] = bias[o] + Σ_c Σ_j input[n, g·Cg + c, x·s + j·d − p] ·
+/// weight[o, c, j]`. PyTorch: `F.conv1d(input, weight, bias=None, stride=1, padding=0,
 /// dilation=1, groups=1)`. `input` is `(N, C, L)` or unbatched `(C, L)`; `weight` is
 /// `(O, C/groups, k)`. See [`conv2d`] for the arguments.
 ///
 /// # Panics
 /// Wherever PyTorch raises, with PyTorch's message.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// let x = Tensor::from_vec(vec![1., 2., 3., 4., 5.], &[1, 1, 5]).unwrap();
+/// let w = Tensor::from_vec(vec![1., 1.], &[1, 1, 2]).unwrap(); // sums of neighbours
+/// assert_eq!(F::conv1d(&x, &w, None, 1, 0, 1, 1).to_vec(), vec![3., 5., 7., 9.]);
+/// assert_eq!(F::conv1d(&x, &w, None, 2, 0, 1, 1).to_vec(), vec![3., 7.]); // stride 2
+/// ```
 #[track_caller]
 pub fn conv1d(
     input: &Tensor,
@@ -72,12 +81,20 @@ pub fn conv2d(
     conv_functional(2, input, weight, bias, stride.into(), padding.into(), dilation.into(), groups)
 }
 
-/// 3-d convolution. PyTorch: `F.conv3d(input, weight, bias=None, stride=1, padding=0,
-/// dilation=1, groups=1)`. `input` is `(N, C, D, H, W)` or unbatched `(C, D, H, W)`;
-/// `weight` is `(O, C/groups, kD, kH, kW)`. See [`conv2d`] for the arguments.
+/// 3-d convolution: [`conv2d`]'s formula with a third spatial index. PyTorch:
+/// `F.conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)`. `input`
+/// is `(N, C, D, H, W)` or unbatched `(C, D, H, W)`; `weight` is `(O, C/groups, kD, kH,
+/// kW)`. See [`conv2d`] for the arguments.
 ///
 /// # Panics
 /// Wherever PyTorch raises, with PyTorch's message.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// let (x, w) = (Tensor::ones(&[1, 1, 3, 3, 3]), Tensor::ones(&[1, 1, 2, 2, 2]));
+/// let y = F::conv3d(&x, &w, Some(&Tensor::full(&[1], 0.5)), 1, 0, 1, 1);
+/// assert_eq!((y.shape(), y.to_vec()), (&[1, 1, 2, 2, 2][..], vec![8.5; 8])); // 2·2·2 ones + bias
+/// ```
 #[track_caller]
 pub fn conv3d(
     input: &Tensor,
@@ -113,50 +130,105 @@ pub fn pad(input: &Tensor, pad: &[i64], mode: &str, value: Option<f32>) -> Tenso
     input.pad(pad, mode, value.unwrap_or(0.0))
 }
 
-/// PyTorch: `F.relu(input)`. See [`Tensor::relu`].
+/// `max(x, 0)`. PyTorch: `F.relu(input)`. See [`Tensor::relu`].
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// let x = Tensor::from_vec(vec![-1.0, 2.0], &[2]).unwrap();
+/// assert_eq!(F::relu(&x).to_vec(), vec![0.0, 2.0]);
+/// ```
 pub fn relu(input: &Tensor) -> Tensor {
     input.relu()
 }
 
-/// PyTorch: `F.leaky_relu(input, negative_slope=0.01)`. See [`Tensor::leaky_relu`].
+/// `x` for `x > 0`, else `negative_slope·x`. PyTorch: `F.leaky_relu(input,
+/// negative_slope=0.01)`. See [`Tensor::leaky_relu`].
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// let x = Tensor::from_vec(vec![-4.0, 2.0], &[2]).unwrap();
+/// assert_eq!(F::leaky_relu(&x, 0.25).to_vec(), vec![-1.0, 2.0]);
+/// ```
 pub fn leaky_relu(input: &Tensor, negative_slope: f32) -> Tensor {
     input.leaky_relu(negative_slope)
 }
 
-/// PyTorch: `F.sigmoid(input)`. See [`Tensor::sigmoid`].
+/// `σ(x) = 1 / (1 + e⁻ˣ)`. PyTorch: `F.sigmoid(input)`. See [`Tensor::sigmoid`].
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// assert_eq!(F::sigmoid(&Tensor::zeros(&[1])).item(), 0.5);
+/// ```
 pub fn sigmoid(input: &Tensor) -> Tensor {
     input.sigmoid()
 }
 
-/// PyTorch: `F.tanh(input)`. See [`Tensor::tanh`].
+/// `tanh x = (eˣ − e⁻ˣ) / (eˣ + e⁻ˣ)`. PyTorch: `F.tanh(input)`. See [`Tensor::tanh`].
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// assert_eq!(F::tanh(&Tensor::zeros(&[1])).item(), 0.0);
+/// ```
 pub fn tanh(input: &Tensor) -> Tensor {
     input.tanh()
 }
 
-/// PyTorch: `F.gelu(input, approximate='none')`. See [`Tensor::gelu`].
+/// `x·Φ(x)`, Φ the standard normal CDF (or the tanh approximation). PyTorch: `F.gelu(input,
+/// approximate='none')`. See [`Tensor::gelu`].
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// let x = Tensor::from_vec(vec![0.0, 1.0], &[2]).unwrap();
+/// let y = F::gelu(&x, F::Approximate::None).to_vec();
+/// assert!(y[0] == 0.0 && (y[1] - 0.841_344_7).abs() < 1e-6); // Φ(1) = 0.8413447
+/// ```
 pub fn gelu(input: &Tensor, approximate: Approximate) -> Tensor {
     input.gelu(approximate)
 }
 
-/// PyTorch: `F.dropout(input, p=0.5, training=True)`. See [`Tensor::dropout`].
+/// Zeroes each element with probability `p` and scales the others by `1/(1 − p)` when
+/// `training`; the identity otherwise. PyTorch: `F.dropout(input, p=0.5, training=True)`.
+/// See [`Tensor::dropout`].
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// tapegrad::manual_seed(1);
+/// let y = F::dropout(&Tensor::ones(&[100]), 0.75, true).to_vec();
+/// assert!(y.iter().all(|&v| v == 0.0 || v == 4.0)); // kept ones become 1/(1 − 0.75)
+/// assert_eq!(F::dropout(&Tensor::ones(&[2]), 0.75, false).to_vec(), vec![1.0, 1.0]);
+/// ```
 #[track_caller]
 pub fn dropout(input: &Tensor, p: f64, training: bool) -> Tensor {
     input.dropout(p, training)
 }
 
-/// PyTorch: `F.softmax(input, dim)`. See [`Tensor::softmax`].
+/// `softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ)` along `dim`. PyTorch: `F.softmax(input, dim)`.
+/// See [`Tensor::softmax`].
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// let p = F::softmax(&Tensor::zeros(&[2, 4]), -1);
+/// assert_eq!(p.to_vec(), vec![0.25; 8]);
+/// ```
 #[track_caller]
 pub fn softmax(input: &Tensor, dim: isize) -> Tensor {
     input.softmax(dim)
 }
 
-/// PyTorch: `F.log_softmax(input, dim)`. See [`Tensor::log_softmax`].
+/// `log_softmax(x)ᵢ = xᵢ − ln Σⱼ exp(xⱼ)` along `dim`, computed stably. PyTorch:
+/// `F.log_softmax(input, dim)`. See [`Tensor::log_softmax`].
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// let y = F::log_softmax(&Tensor::zeros(&[1, 4]), 1);
+/// assert!(y.to_vec().iter().all(|v| (v + 4f32.ln()).abs() < 1e-6)); // ln ¼
+/// ```
 #[track_caller]
 pub fn log_softmax(input: &Tensor, dim: isize) -> Tensor {
     input.log_softmax(dim)
 }
 
-/// PyTorch: `F.linear(input, weight, bias=None)`: `input · weightᵀ + bias`.
+/// `y = x·Wᵀ + b`. PyTorch: `F.linear(input, weight, bias=None)`.
 /// See [`Tensor::linear`].
 ///
 /// ```

@@ -13,6 +13,14 @@ use crate::tensor::{SharedArray, Tensor};
 
 /// The keyword arguments of [`binary_cross_entropy_with`], with PyTorch's defaults.
 /// PyTorch: `F.binary_cross_entropy(input, target, weight=None, reduction='mean')`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional::{self as F, BceOptions, Reduction}};
+/// let options = BceOptions { weight: Some(Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap()), reduction: Reduction::Sum };
+/// let p = Tensor::full(&[2], 0.5);
+/// let loss = F::binary_cross_entropy_with(&p, &Tensor::ones(&[2]), &options);
+/// assert!((loss.item() - 3.0 * std::f32::consts::LN_2).abs() < 1e-6); // (1 + 2)·(−ln ½)
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct BceOptions {
     /// A weight per element, broadcast to the input's shape; `None` (the default) is 1.
@@ -24,7 +32,7 @@ pub struct BceOptions {
 
 /// The keyword arguments of [`binary_cross_entropy_with_logits_with`], with PyTorch's
 /// defaults. PyTorch: `F.binary_cross_entropy_with_logits(input, target, weight=None,
-/// reduction='mean', pos_weight=None)`.
+/// reduction='mean', pos_weight=None)`. Example on [`binary_cross_entropy_with_logits_with`].
 #[derive(Debug, Clone, Default)]
 pub struct BceWithLogitsOptions {
     /// A weight per element, broadcast to the input's shape; `None` (the default) is 1.
@@ -37,7 +45,8 @@ pub struct BceWithLogitsOptions {
     pub reduction: Reduction,
 }
 
-/// The binary cross-entropy of probabilities, mean. PyTorch:
+/// The binary cross-entropy of probabilities, mean:
+/// `(1/n)·Σᵢ −(tᵢ·ln xᵢ + (1 − tᵢ)·ln(1 − xᵢ))`. PyTorch:
 /// `F.binary_cross_entropy(input, target)`. See [`binary_cross_entropy_with`].
 ///
 /// ```
@@ -67,6 +76,14 @@ pub fn binary_cross_entropy(input: &Tensor, target: &Tensor) -> Tensor {
 ///
 /// For logits, prefer [`binary_cross_entropy_with_logits`]: `sigmoid` followed by this loss
 /// loses precision for large logits.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional::{self as F, BceOptions}};
+/// let p = Tensor::from_vec(vec![0.0, 0.5], &[2]).unwrap();
+/// let t = Tensor::from_vec(vec![1.0, 1.0], &[2]).unwrap();
+/// let loss = F::binary_cross_entropy_with(&p, &t, &BceOptions::default());
+/// assert!((loss.item() - (100.0 + std::f32::consts::LN_2) / 2.0).abs() < 1e-4); // ln 0 clamped at −100
+/// ```
 ///
 /// # Panics
 /// * if the shapes differ (PyTorch's `ValueError`: "Using a target size (\[3\]) that is
@@ -140,8 +157,8 @@ impl Backward for BceBackward {
     }
 }
 
-/// The binary cross-entropy of logits, mean. PyTorch:
-/// `F.binary_cross_entropy_with_logits(input, target)`.
+/// The binary cross-entropy of logits, mean: `(1/n)·Σᵢ −(tᵢ·ln σ(xᵢ) + (1 − tᵢ)·ln(1 − σ(xᵢ)))`.
+/// PyTorch: `F.binary_cross_entropy_with_logits(input, target)`.
 /// See [`binary_cross_entropy_with_logits_with`].
 ///
 /// ```

@@ -73,6 +73,13 @@ impl CrossEntropyOptions {
     /// # Errors
     /// [`Error::Runtime`] with PyTorch's text: "label_smoothing must be between 0.0 and 1.0.
     /// Got: 1.5".
+    ///
+    /// ```
+    /// use tapegrad::nn::functional::CrossEntropyOptions;
+    /// assert!(CrossEntropyOptions::default().validate().is_ok());
+    /// let err = CrossEntropyOptions { label_smoothing: 1.5, ..Default::default() }.validate().unwrap_err();
+    /// assert_eq!(err.message(), "label_smoothing must be between 0.0 and 1.0. Got: 1.5");
+    /// ```
     pub fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.label_smoothing) {
             return Err(Error::Runtime(format!(
@@ -86,6 +93,7 @@ impl CrossEntropyOptions {
 
 /// The keyword arguments of [`nll_loss_with`], with PyTorch's defaults.
 /// PyTorch: `F.nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean')`.
+/// Example on [`nll_loss_with`].
 #[derive(Debug, Clone)]
 pub struct NllOptions {
     /// A weight per class, shape `(C,)`; `None` (the default) weighs every class 1.
@@ -104,10 +112,17 @@ impl Default for NllOptions {
 }
 
 impl NllOptions {
-    /// Checks that `weight` is 1-D, as [`nn::NllLoss`](crate::nn::NllLoss) does when built.
+    /// Checks that `weight` is 1-D, as [`nn::NllLoss`](crate::nn::NllLoss) does when built
+    /// (PyTorch checks it in the forward pass of `F.nll_loss`).
     ///
     /// # Errors
     /// [`Error::Runtime`] for a weight that is not 1-D.
+    ///
+    /// ```
+    /// use tapegrad::{Tensor, nn::functional::NllOptions};
+    /// let options = NllOptions { weight: Some(Tensor::ones(&[2, 2])), ..Default::default() };
+    /// assert!(options.validate().is_err());
+    /// ```
     pub fn validate(&self) -> Result<()> {
         validate_weight_dims(self.weight.as_ref())
     }
@@ -124,8 +139,9 @@ fn validate_weight_dims(weight: Option<&Tensor>) -> Result<()> {
 }
 
 /// Cross-entropy between logits and targets, with PyTorch's defaults (no weights,
-/// `ignore_index = −100`, mean, no label smoothing). PyTorch: `F.cross_entropy(input, target)`.
-/// See [`cross_entropy_with`] for the formula, the shapes and the options.
+/// `ignore_index = −100`, mean, no label smoothing): `(1/N)·Σᵢ −ln softmax(xᵢ)[yᵢ]` for class
+/// indices `y`. PyTorch: `F.cross_entropy(input, target)`. See [`cross_entropy_with`] for
+/// the full formula, the shapes and the options.
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::functional as F};
@@ -212,7 +228,8 @@ pub fn cross_entropy_with(input: &Tensor, target: &Tensor, options: &CrossEntrop
 }
 
 /// The negative log-likelihood of class-index targets under log-probabilities, with
-/// PyTorch's defaults. PyTorch: `F.nll_loss(input, target)`. See [`nll_loss_with`].
+/// PyTorch's defaults: `(1/N)·Σᵢ −input[i, yᵢ]`. PyTorch: `F.nll_loss(input, target)`. See
+/// [`nll_loss_with`].
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::functional as F};
@@ -239,6 +256,15 @@ pub fn nll_loss(input: &Tensor, target: &Tensor) -> Tensor {
 /// # Panics
 /// As [`cross_entropy_with`] does for class indices: "Target 5 is out of bounds.", a target
 /// shape that does not match (naming both shapes), a `weight` that is not `(C,)`.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional::{self as F, NllOptions}};
+/// let log_probs = Tensor::from_vec(vec![-1.0, -2.0, -3.0, -4.0], &[2, 2]).unwrap();
+/// let target = Tensor::from_vec(vec![1.0, 0.0], &[2]).unwrap();
+/// let options = NllOptions { weight: Some(Tensor::from_vec(vec![1.0, 3.0], &[2]).unwrap()), ..Default::default() };
+/// // (3·2 + 1·3) / (3 + 1): 'mean' divides by the weights of the targets
+/// assert_eq!(F::nll_loss_with(&log_probs, &target, &options).item(), 2.25);
+/// ```
 #[track_caller]
 pub fn nll_loss_with(input: &Tensor, target: &Tensor, options: &NllOptions) -> Tensor {
     const OP: &str = "nll_loss";
@@ -256,7 +282,7 @@ pub fn nll_loss_with(input: &Tensor, target: &Tensor, options: &NllOptions) -> T
 #[track_caller]
 fn class_axis(op: &str, input: &[usize]) -> usize {
     match input.len() {
-        0 => panic!("{op}: Expected 1 or more dimensions (got 0)"),
+        0 => panic!("{op}: Expected 1 or more dimensions (got 0) (input of shape [])"),
         1 => 0,
         _ => 1,
     }

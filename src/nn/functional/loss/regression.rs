@@ -110,8 +110,8 @@ impl Backward for RegressionBackward {
     }
 }
 
-/// The mean squared error with PyTorch's default reduction (`'mean'`).
-/// PyTorch: `F.mse_loss(input, target)`. See [`mse_loss_with`].
+/// The mean squared error `(1/n)·Σᵢ (inputᵢ − targetᵢ)²` (PyTorch's default reduction,
+/// `'mean'`). PyTorch: `F.mse_loss(input, target)`. See [`mse_loss_with`].
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::functional as F};
@@ -147,7 +147,8 @@ pub fn mse_loss_with(input: &Tensor, target: &Tensor, reduction: Reduction) -> T
     regression_loss(Pointwise::Squared, input, target, reduction)
 }
 
-/// The mean absolute error. PyTorch: `F.l1_loss(input, target)`. See [`l1_loss_with`].
+/// The mean absolute error `(1/n)·Σᵢ |inputᵢ − targetᵢ|`. PyTorch: `F.l1_loss(input,
+/// target)`. See [`l1_loss_with`].
 ///
 /// ```
 /// use tapegrad::{Tensor, nn::functional as F};
@@ -168,13 +169,30 @@ pub fn l1_loss(input: &Tensor, target: &Tensor) -> Tensor {
 ///
 /// # Panics
 /// If the shapes do not broadcast (naming both).
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional::{self as F, Reduction}};
+/// let x = Tensor::from_vec(vec![1.0, -2.0], &[2]).unwrap().requires_grad_(true);
+/// let loss = F::l1_loss_with(&x, &Tensor::zeros(&[2]), Reduction::Sum);
+/// assert_eq!(loss.item(), 3.0); // |1| + |−2|
+/// loss.backward();
+/// assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, -1.0]); // sign(d)
+/// ```
 #[track_caller]
 pub fn l1_loss_with(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
     regression_loss(Pointwise::Absolute, input, target, reduction)
 }
 
 /// The keyword arguments of [`smooth_l1_loss_with`]. PyTorch: `F.smooth_l1_loss(input,
-/// target, reduction='mean', beta=1.0)`.
+/// target, reduction='mean', beta=1.0)`. `Default` is PyTorch's defaults.
+///
+/// ```
+/// use tapegrad::nn::functional::{Reduction, SmoothL1Options};
+/// let options = SmoothL1Options::default();
+/// assert_eq!((options.beta, options.reduction), (1.0, Reduction::Mean));
+/// let err = SmoothL1Options { beta: -1.0, ..Default::default() }.validate().unwrap_err();
+/// assert_eq!(err.message(), "smooth_l1_loss does not support negative values for beta.");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SmoothL1Options {
     /// Default [`Reduction::Mean`].
@@ -191,7 +209,8 @@ impl Default for SmoothL1Options {
 
 impl SmoothL1Options {
     /// Checks `beta ≥ 0`, as [`nn::SmoothL1Loss`](crate::nn::SmoothL1Loss) does when built
-    /// (PyTorch checks it in the forward pass).
+    /// (PyTorch checks it in the forward pass of `F.smooth_l1_loss`). Example on
+    /// [`SmoothL1Options`].
     ///
     /// # Errors
     /// [`Error::Runtime`] with PyTorch's text: "smooth_l1_loss does not support negative
@@ -205,11 +224,18 @@ impl SmoothL1Options {
     }
 }
 
-/// The smooth L1 loss with `β = 1`, mean. PyTorch: `F.smooth_l1_loss(input, target)`.
-/// See [`smooth_l1_loss_with`].
+/// The smooth L1 loss with `β = 1`, mean: with `d = input − target`, `0.5·d²` if `|d| < 1`,
+/// else `|d| − 0.5`. PyTorch: `F.smooth_l1_loss(input, target)`. See [`smooth_l1_loss_with`].
 ///
 /// # Panics
 /// If the shapes do not broadcast.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// let x = Tensor::from_vec(vec![0.5, 3.0], &[2]).unwrap();
+/// let loss = F::smooth_l1_loss(&x, &Tensor::zeros(&[2]));
+/// assert_eq!(loss.item(), (0.5 * 0.5 * 0.5 + (3.0 - 0.5)) / 2.0);
+/// ```
 #[track_caller]
 pub fn smooth_l1_loss(input: &Tensor, target: &Tensor) -> Tensor {
     smooth_l1_loss_with(input, target, SmoothL1Options::default())
@@ -240,7 +266,15 @@ pub fn smooth_l1_loss_with(input: &Tensor, target: &Tensor, options: SmoothL1Opt
 }
 
 /// The keyword arguments of [`huber_loss_with`]. PyTorch: `F.huber_loss(input, target,
-/// reduction='mean', delta=1.0)`.
+/// reduction='mean', delta=1.0)`. `Default` is PyTorch's defaults.
+///
+/// ```
+/// use tapegrad::nn::functional::{HuberOptions, Reduction};
+/// let options = HuberOptions { reduction: Reduction::Sum, ..Default::default() };
+/// assert_eq!(options.delta, 1.0);
+/// let err = HuberOptions { delta: 0.0, ..Default::default() }.validate().unwrap_err();
+/// assert_eq!(err.message(), "huber_loss does not support non-positive values for delta.");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HuberOptions {
     /// Default [`Reduction::Mean`].
@@ -257,7 +291,7 @@ impl Default for HuberOptions {
 
 impl HuberOptions {
     /// Checks `delta > 0`, as [`nn::HuberLoss`](crate::nn::HuberLoss) does when built
-    /// (PyTorch checks it in the forward pass).
+    /// (PyTorch checks it in the forward pass of `F.huber_loss`). Example on [`HuberOptions`].
     ///
     /// # Errors
     /// [`Error::Runtime`] with PyTorch's text: "huber_loss does not support non-positive
@@ -271,11 +305,18 @@ impl HuberOptions {
     }
 }
 
-/// The Huber loss with `δ = 1`, mean. PyTorch: `F.huber_loss(input, target)`.
-/// See [`huber_loss_with`].
+/// The Huber loss with `δ = 1`, mean: with `d = input − target`, `0.5·d²` if `|d| < 1`, else
+/// `|d| − 0.5`. PyTorch: `F.huber_loss(input, target)`. See [`huber_loss_with`].
 ///
 /// # Panics
 /// If the shapes do not broadcast.
+///
+/// ```
+/// use tapegrad::{Tensor, nn::functional as F};
+/// let x = Tensor::from_vec(vec![0.5, -3.0], &[2]).unwrap();
+/// let loss = F::huber_loss(&x, &Tensor::zeros(&[2]));
+/// assert_eq!(loss.item(), (0.5 * 0.5 * 0.5 + (3.0 - 0.5)) / 2.0);
+/// ```
 #[track_caller]
 pub fn huber_loss(input: &Tensor, target: &Tensor) -> Tensor {
     huber_loss_with(input, target, HuberOptions::default())
