@@ -79,6 +79,25 @@ impl fmt::Display for GradcheckError {
 
 impl std::error::Error for GradcheckError {}
 
+/// PyTorch's `GradcheckError` is a `RuntimeError`: so is this one once converted, which lets
+/// a function returning [`crate::Result`] use `?` on [`gradcheck`].
+///
+/// ```
+/// use tapegrad::Tensor;
+/// use tapegrad::autograd::gradcheck;
+/// fn check() -> tapegrad::Result<()> {
+///     let x = Tensor::from_vec(vec![0.5, -1.0], &[2])?.requires_grad_(true);
+///     gradcheck(|t| t[0].pow(3.0).sum(), &[x])?; // d/dx x³ = 3x², checked numerically
+///     Ok(())
+/// }
+/// check().unwrap();
+/// ```
+impl From<GradcheckError> for crate::Error {
+    fn from(e: GradcheckError) -> Self {
+        crate::Error::Runtime(e.to_string())
+    }
+}
+
 /// Checks the gradients that `backward()` computes for `f` against central differences,
 /// with the default [`GradcheckOptions`]. Only inputs with `requires_grad` are checked.
 /// PyTorch: `torch.autograd.gradcheck(f, inputs)`.

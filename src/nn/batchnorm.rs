@@ -6,7 +6,7 @@ use std::fmt;
 use super::functional::batch_norm;
 use super::module::{Module, TrainingFlag};
 use super::parameter::Parameter;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, py_float};
 use crate::tensor::Tensor;
 
 /// Batch normalisation over the channels (dim 1) of its input; use the aliases
@@ -325,21 +325,6 @@ impl<const D: usize> Module for BatchNorm<D> {
 
     fn is_training(&self) -> bool {
         self.training.get()
-    }
-}
-
-/// Python's `repr` of a float: the shortest round-trip digits, scientific below 1e-4 and
-/// from 1e16 (`1e-05`, `0.1`, `1.0`).
-fn py_float(v: f64) -> String {
-    let exponent = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
-    if v != 0.0 && !(-4..16).contains(&exponent) {
-        let s = format!("{v:e}"); // "1e-5"
-        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
-    } else {
-        let s = format!("{v}");
-        if s.contains('.') || !v.is_finite() { s } else { format!("{s}.0") }
     }
 }
 

@@ -3,7 +3,7 @@
 use super::activation::parameterless_module;
 use super::module::TrainingFlag;
 use super::{Module, Parameter};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, py_float};
 use crate::tensor::Tensor;
 
 /// In training mode, zeroes each element with probability `p` and scales the rest by
@@ -31,12 +31,16 @@ impl Dropout {
     /// ```
     /// use tapegrad::nn::Dropout;
     /// assert_eq!(Dropout::new(0.2).unwrap().p, 0.2);
-    /// let err = Dropout::new(1.5).unwrap_err();
-    /// assert_eq!(err.message(), "dropout probability has to be between 0 and 1, but got 1.5");
+    /// // Python prints the float: "but got 2.0", not "2".
+    /// let err = Dropout::new(2.0).unwrap_err();
+    /// assert_eq!(err.message(), "dropout probability has to be between 0 and 1, but got 2.0");
     /// ```
     pub fn new(p: f64) -> Result<Dropout> {
         if !(0.0..=1.0).contains(&p) {
-            return Err(Error::Value(format!("dropout probability has to be between 0 and 1, but got {p}")));
+            return Err(Error::Value(format!(
+                "dropout probability has to be between 0 and 1, but got {}",
+                py_float(p)
+            )));
         }
         Ok(Dropout { p, training: TrainingFlag::default() })
     }

@@ -179,7 +179,7 @@ pub trait Module: Send + Sync {
         if !problems.is_empty() {
             return Err(Error::Runtime(format!(
                 "Error(s) in loading state_dict for {}:\n\t{}",
-                std::any::type_name::<Self>().rsplit("::").next().unwrap_or("Module"),
+                pytorch_class_name(std::any::type_name::<Self>()),
                 problems.join("\n\t")
             )));
         }
@@ -247,5 +247,30 @@ impl Default for TrainingFlag {
 impl Clone for TrainingFlag {
     fn clone(&self) -> Self {
         TrainingFlag(AtomicBool::new(self.get()))
+    }
+}
+
+/// The class name PyTorch would print for a module type: the last path segment, with a
+/// dimensionality parameter written PyTorch's way (`BatchNorm<2>` → `BatchNorm2d`).
+fn pytorch_class_name(type_name: &str) -> String {
+    let (path, generics) = type_name.split_at(type_name.find('<').unwrap_or(type_name.len()));
+    let base = path.rsplit("::").next().unwrap_or("Module");
+    match generics.trim_start_matches('<').trim_end_matches('>').parse::<usize>() {
+        Ok(dims @ 1..=3) => format!("{base}{dims}d"),
+        _ => base.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pytorch_class_name;
+
+    #[test]
+    fn class_names_are_pytorch_spellings() {
+        assert_eq!(pytorch_class_name("tapegrad::nn::linear::Linear"), "Linear");
+        assert_eq!(pytorch_class_name("tapegrad::nn::batchnorm::BatchNorm<2>"), "BatchNorm2d");
+        assert_eq!(pytorch_class_name("tapegrad::nn::conv::Conv<3>"), "Conv3d");
+        // A path inside the generics must not leak into the name.
+        assert_eq!(pytorch_class_name("my::Wrapper<alloc::vec::Vec<f32>>"), "Wrapper");
     }
 }

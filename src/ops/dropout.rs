@@ -27,7 +27,8 @@ impl Tensor {
     pub fn dropout(&self, p: f64, training: bool) -> Tensor {
         assert!(
             (0.0..=1.0).contains(&p),
-            "dropout: dropout probability has to be between 0 and 1, but got {p} (input of shape {:?})",
+            "dropout: dropout probability has to be between 0 and 1, but got {} (input of shape {:?})",
+            crate::error::py_float(p),
             self.shape()
         );
         if !training || p == 0.0 {

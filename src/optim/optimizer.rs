@@ -7,7 +7,7 @@ use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use serde::{Deserialize, Serialize};
 
 use super::{AdagradOptions, AdamOptions, AdamWOptions, RmsPropOptions, SgdOptions};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, py_float};
 use crate::nn::Parameter;
 use crate::tensor::{SharedArray, Tensor};
 
@@ -278,30 +278,6 @@ pub(crate) fn maximum(a: f32, b: f32) -> f32 {
 /// prints as an int (`-1`); elsewhere it is a Python float (`1.0`, `-1e-08`).
 pub(crate) fn py_number(value: f64, python_int: bool) -> String {
     if python_int && value.is_finite() && value.fract() == 0.0 { format!("{value:.0}") } else { py_float(value) }
-}
-
-/// Python's `repr(float)`: the shortest text that reads back as the same value, in
-/// scientific notation when the exponent is below −4 or at least 16 (`1e-08`, `1e+16`).
-pub(crate) fn py_float(value: f64) -> String {
-    if value.is_nan() {
-        return "nan".into();
-    }
-    if value.is_infinite() {
-        return if value > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if value == 0.0 {
-        return if value.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
-    }
-    let scientific = format!("{value:e}");
-    let (mantissa, exponent) = scientific.split_once('e').expect("`{:e}` always writes an exponent");
-    let exponent: i32 = exponent.parse().expect("the exponent is an integer");
-    if (-4..16).contains(&exponent) {
-        let plain = format!("{value}");
-        if plain.contains('.') { plain } else { format!("{plain}.0") }
-    } else {
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exponent.abs())
-    }
 }
 
 /// `Err(Error::Value(message))` unless `valid`.
