@@ -485,12 +485,13 @@ fn conv_backward(
         .into_par_iter()
         .map(|(samples, dx_chunk)| {
             let mut dw = vec![0.0f32; if needs_weight { weight_len } else { 0 }];
+            let chunk_tiles = tiles(g, samples.clone(), max_tile_columns(g));
             with_scratch(|cols, dout_tile| {
                 for group in 0..g.groups {
-                    for tile in tiles(g, samples.clone(), max_tile_columns(g)) {
+                    for tile in &chunk_tiles {
                         let dx_chunk = needs_input.then_some(&mut *dx_chunk);
                         let dw = needs_weight.then_some(&mut dw[..]);
-                        backward_tile(&data, dout, group, &tile, samples.start, dx_chunk, dw, cols, dout_tile);
+                        backward_tile(&data, dout, group, tile, samples.start, dx_chunk, dw, cols, dout_tile);
                     }
                 }
             });
