@@ -11,7 +11,7 @@
 //! cols (Cg·K, out_len): column l holds the input patch that output position l sees
 //! ```
 //!
-//! The work is cut into *tiles* of T output columns (see `tiles` below): several whole samples
+//! The work is cut into *tiles* of T output columns (see `conv_tiles.rs`): several whole samples
 //! side by side when one sample's column matrix is small (LeNet's layers), or a run of
 //! output rows of one sample when it is large. Per group g and tile:
 //!
@@ -37,12 +37,11 @@
 use super::contiguous;
 use std::ops::Range;
 
-use std::cell::RefCell;
-
 use ndarray::{Array3, ArrayView2, ArrayViewMut2, ArrayViewMut3, Axis, IxDyn, ShapeBuilder, s};
 use rayon::prelude::*;
 
 use super::conv_depthwise;
+use super::conv_tiles::{Tile, max_tile_columns, scratch, tiles, with_scratch};
 use super::gemm::gemm;
 pub(crate) use super::im2col::for_each_row_read;
 pub use super::im2col::{col2im, im2col};
@@ -173,7 +172,7 @@ impl ConvGeometry {
         self.output[0] * self.output[1]
     }
     /// A 1×1 kernel with stride 1 and no padding: the input already is the column matrix.
-    fn is_pointwise(&self) -> bool {
+    pub(crate) fn is_pointwise(&self) -> bool {
         self.kernel == [1, 1, 1]
             && self.stride == [1, 1, 1]
             && self.pad_before == [0, 0, 0]
@@ -183,7 +182,7 @@ impl ConvGeometry {
     /// the direct kernels of `conv_depthwise` replace im2col + GEMM, whose products would
     /// be too thin. (With more output channels, as LeNet's first layer has, GEMM wins:
     /// measured with `examples/bench`.)
-    fn is_direct(&self) -> bool {
+    pub(crate) fn is_direct(&self) -> bool {
         self.group_in() == 1 && self.group_out() <= 4 && !self.is_pointwise()
     }
     /// The output shape in the caller's dimensionality: (N, O, *spatial), each spatial size
@@ -192,79 +191,6 @@ impl ConvGeometry {
     pub fn output_shape(&self) -> Vec<usize> {
         [&[self.batch, self.out_channels][..], &self.output[3 - self.spatial_dims..]].concat()
     }
-}
-
-/// A block of output columns handled in one go: output rows `rows` of each sample of
-/// `samples`. Either several whole samples (side by side in the column matrix) or some
-/// rows of one sample.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Tile {
-    samples: Range<usize>,
-    rows: Range<usize>,
-}
-
-impl Tile {
-    /// Output columns per sample.
-    fn width(&self, g: &ConvGeometry) -> usize {
-        self.rows.len() * g.output[2]
-    }
-}
-
-/// Cuts `samples` into tiles of at most `max_columns` output columns (but at least one
-/// output row). Whole samples go side by side only on the im2col path: the direct and
-/// pointwise paths read each sample's input in place.
-fn tiles(g: &ConvGeometry, samples: Range<usize>, max_columns: usize) -> Vec<Tile> {
-    let (out_rows, out_len) = (g.out_rows(), g.out_len());
-    let side_by_side = !g.is_direct() && !g.is_pointwise();
-    let mut tiles = Vec::new();
-    if max_columns >= out_len && side_by_side {
-        let per_tile = (max_columns / out_len.max(1)).max(1);
-        for start in samples.clone().step_by(per_tile) {
-            tiles.push(Tile { samples: start..(start + per_tile).min(samples.end), rows: 0..out_rows });
-        }
-    } else {
-        // The direct kernels' backward walks whole samples.
-        let rows_per_tile = if g.is_direct() { out_rows } else { (max_columns / g.output[2].max(1)).max(1) };
-        for n in samples {
-            for start in (0..out_rows).step_by(rows_per_tile.max(1)) {
-                tiles.push(Tile { samples: n..n + 1, rows: start..(start + rows_per_tile).min(out_rows) });
-            }
-        }
-    }
-    tiles
-}
-
-/// The largest tile width whose column matrix fits [`MAX_COLS_ELEMENTS`], in whole output
-/// rows (at least one).
-fn max_tile_columns(g: &ConvGeometry) -> usize {
-    let row_elements = (g.col_rows() * g.output[2]).max(1);
-    (MAX_COLS_ELEMENTS / row_elements).max(1) * g.output[2]
-}
-
-thread_local! {
-    /// Per-thread scratch: the column matrix, and a tile of `dout` or of the output. Kept
-    /// between calls, so a training loop does not allocate (and page-fault) them each step.
-    static SCRATCH: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
-}
-
-/// Runs `f` with this thread's two scratch buffers (fresh ones if they are already in use).
-fn with_scratch<R>(f: impl FnOnce(&mut Vec<f32>, &mut Vec<f32>) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buffers) => {
-            let [cols, tile] = &mut *buffers;
-            f(cols, tile)
-        }
-        Err(_) => f(&mut Vec::new(), &mut Vec::new()),
-    })
-}
-
-/// The first `len` floats of `buffer`, grown if needed. The contents are stale: callers
-/// overwrite every element they read.
-fn scratch(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buffer.len() < len {
-        buffer.resize(len, 0.0);
-    }
-    &mut buffer[..len]
 }
 
 /// Convolves already-validated arguments: `input` (N, C, *spatial) with `weight`

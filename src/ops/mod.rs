@@ -8,6 +8,7 @@ pub mod batch_norm;
 pub mod broadcast;
 pub mod conv;
 mod conv_depthwise;
+mod conv_tiles;
 pub mod dropout;
 pub mod embedding;
 pub mod gemm;
