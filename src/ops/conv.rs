@@ -106,8 +106,9 @@ pub struct ConvGeometry {
 impl ConvGeometry {
     /// The geometry of `input` (N, C, *spatial) convolved with `weight` (O, C/G, *kernel),
     /// with per-dim stride, dilation and (before, after) zero padding. The arguments must
-    /// already be valid (see `nn::functional::conv2d` for the checks PyTorch makes). Example
-    /// on [`ConvGeometry`].
+    /// already be valid (see `nn::functional::conv2d` for the checks PyTorch makes).
+    /// tapegrad-only (PyTorch computes the same sizes inside `at::convolution`). Example on
+    /// [`ConvGeometry`].
     pub fn new(
         input: &[usize],
         weight: &[usize],

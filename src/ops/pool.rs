@@ -80,6 +80,7 @@ pub struct PoolGeometry {
 impl PoolGeometry {
     /// The geometry of pooling spatial sizes `input` (1 or 2 values) with one kernel size,
     /// stride, padding and dilation per spatial dim; 1-d arguments are lifted to `H = 1`.
+    /// tapegrad-only (PyTorch computes the same sizes inside `max_pool2d`/`avg_pool2d`).
     ///
     /// ```
     /// use tapegrad::ops::pool::PoolGeometry;
