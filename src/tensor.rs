@@ -190,7 +190,7 @@ impl Tensor {
     /// assert_eq!(t.to_vec(), vec![0.0, 2.0, 1.0, 3.0]); // row-major order of the transpose
     /// ```
     pub fn to_vec(&self) -> Vec<f32> {
-        self.data().iter().copied().collect()
+        crate::ops::contiguous(&self.data()).into_owned()
     }
 
     /// The value of a one-element tensor. PyTorch: `tensor.item()`.

@@ -82,7 +82,7 @@ impl Backward for EmbeddingBackward {
         "EmbeddingBackward0"
     }
     fn backward(&self, grad: &SharedArray, _needs: &[bool]) -> Vec<Option<SharedArray>> {
-        let dout: Vec<f32> = grad.iter().copied().collect();
+        let dout = super::contiguous(grad);
         let mut grad_weight = vec![0.0f32; self.num_embeddings * self.dim];
         // In lookup order, so the sum for a row is the same on every run.
         for (&row, g) in self.rows.iter().zip(dout.chunks_exact(self.dim.max(1))) {

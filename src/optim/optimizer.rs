@@ -233,7 +233,7 @@ impl Buffer {
     }
 
     pub(crate) fn from_array(array: &ArrayD<f32>) -> Buffer {
-        Buffer { shape: array.shape().to_vec(), data: array.iter().copied().collect() }
+        Buffer { shape: array.shape().to_vec(), data: crate::ops::contiguous(array).into_owned() }
     }
 }
 
