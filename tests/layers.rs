@@ -209,6 +209,23 @@ fn max_pool1d_matches_the_naive_loop() {
 }
 
 #[test]
+fn max_pool1d_accepts_an_empty_batch_but_not_an_empty_length() {
+    // An empty batch is PyTorch's "optional 0 dim batch size": the output is empty too.
+    let y = F::max_pool1d(&Tensor::zeros(&[0, 2, 5]).requires_grad_(true), 2, None, 1, 1, false);
+    assert_eq!(y.shape(), &[0, 2, 3]);
+    // An empty length with padding would give a window of padding only (found by fuzz_ops).
+    for shape in [[0, 1, 0], [2, 1, 0], [2, 0, 4]] {
+        let message = std::panic::catch_unwind(|| F::max_pool1d(&Tensor::zeros(&shape), 2, None, 1, 1, false))
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.downcast_ref::<String>().cloned().unwrap_or_default());
+        assert!(
+            message.contains("max_pool1d") && message.contains("optional 0 dim batch size"),
+            "{shape:?}: {message}"
+        );
+    }
+}
+
+#[test]
 fn max_pool_gradients_match_central_differences() {
     let x = distinct(1, &[2, 2, 7, 6]).requires_grad_(true);
     gradcheck(|t| F::max_pool2d(&t[0], 3, 2, 1, 1, false), std::slice::from_ref(&x)).unwrap();

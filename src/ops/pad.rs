@@ -91,6 +91,16 @@ fn pads_per_dim(pad: &[i64], ndim: usize) -> Vec<(usize, i64, i64)> {
     pad.chunks(2).enumerate().map(|(i, pair)| (ndim - 1 - i, pair[0], pair[1])).collect()
 }
 
+/// [`pads_per_dim`] in the order the dims are padded: the dims that shrink first. Each dim
+/// is padded independently, so the order does not change the result, but cropping first
+/// keeps every intermediate tensor no larger than the input or the output (a huge pad of
+/// one dim followed by cropping another to nothing would otherwise allocate the huge one).
+fn pad_order(shape: &[usize], pad: &[i64]) -> Vec<(usize, i64, i64)> {
+    let mut pads = pads_per_dim(pad, shape.len());
+    pads.sort_by_key(|&(dim, before, after)| output_size(shape[dim], before, after) >= shape[dim] as i128);
+    pads
+}
+
 /// Checks `F.pad`'s arguments as PyTorch does, in PyTorch's order, panicking with its text.
 #[track_caller]
 fn check_pad(shape: &[usize], pad: &[i64], mode: PadMode) {
@@ -158,15 +168,16 @@ fn output_size(size: usize, before: i64, after: i64) -> i128 {
     size as i128 + before as i128 + after as i128
 }
 
-/// Panics unless the padded shape (every size already non-negative) is one a tensor can have.
+/// Panics unless the padded shape (every size already non-negative) is one a tensor can have,
+/// and so is every intermediate shape of [`pad_order`].
 #[track_caller]
 fn check_output_shape(shape: &[usize], pad: &[i64]) {
     let mut out = shape.to_vec();
-    for (dim, before, after) in pads_per_dim(pad, shape.len()) {
+    for (dim, before, after) in pad_order(shape, pad) {
         out[dim] = usize::try_from(output_size(shape[dim], before, after)).unwrap_or(usize::MAX);
-    }
-    if let Err(e) = check_allocation(&out) {
-        panic!("pad: padding {pad:?} of input {shape:?}: the output: {}", e.message());
+        if let Err(e) = check_allocation(&out) {
+            panic!("pad: padding {pad:?} of input {shape:?}: the output: {}", e.message());
+        }
     }
 }
 
@@ -192,7 +203,7 @@ impl Tensor {
     #[track_caller]
     pub fn pad(&self, pad: &[i64], mode: PadMode, value: f32) -> Tensor {
         check_pad(self.shape(), pad, mode);
-        let pads = pads_per_dim(pad, self.dim());
+        let pads = pad_order(self.shape(), pad);
         let mut out = self.data();
         for &(dim, before, after) in &pads {
             out = gather_axis(&out, dim, before, after, mode, value);
@@ -299,6 +310,37 @@ mod tests {
             let rhs: f32 = (&x * &scatter_axis(&y, 2, before, 4, mode)).sum();
             assert!((lhs - rhs).abs() < 1e-3, "{mode:?}: {lhs} vs {rhs}");
         }
+    }
+
+    #[test]
+    fn cropping_first_gives_the_same_result_as_the_written_order() {
+        let x = Tensor::from_vec((0..24).map(|v| v as f32).collect(), &[1, 2, 3, 4]).unwrap();
+        for (mode, pad) in [
+            (PadMode::Constant, [2, 1, -1, 0, 1, -1]),
+            (PadMode::Replicate, [2, 1, -1, -1, 0, 0]),
+            (PadMode::Circular, [-2, 1, 2, -1, 0, 0]),
+            (PadMode::Reflect, [-1, 2, 1, 0, -1, 0]),
+        ] {
+            let mut written = x.data();
+            for (dim, before, after) in pads_per_dim(&pad, 4) {
+                written = gather_axis(&written, dim, before, after, mode, 7.0);
+            }
+            let padded = x.pad(&pad, mode, 7.0);
+            assert_eq!(padded.shape(), written.shape(), "{mode:?}");
+            assert_eq!(padded.to_vec(), written.iter().copied().collect::<Vec<_>>(), "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn a_huge_pad_then_a_crop_to_nothing_allocates_nothing() {
+        // Found by fuzz_configs: W padded by 2⁴⁰ on each side, then C cropped from 4 to 0.
+        // Padding W first would allocate 2 · 4 · 13 · (2⁴¹ + 7) floats and abort.
+        let huge = 1i64 << 40;
+        let x = Tensor::ones(&[2, 4, 7, 7]);
+        let y = x.pad(&[huge, huge, 3, 3, -2, -2], PadMode::Replicate, 0.0);
+        assert_eq!(y.shape(), &[2, 0, 13, 7 + 2 * huge as usize]);
+        let y = x.pad(&[huge, huge, 0, 0, -4, 0, 0, 0], PadMode::Constant, 0.0);
+        assert_eq!(y.shape(), &[2, 0, 7, 7 + 2 * huge as usize]);
     }
 
     #[test]

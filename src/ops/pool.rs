@@ -185,7 +185,7 @@ pub fn max_pool(input: &Tensor, geometry: &PoolGeometry, return_indices: bool) -
     let planes = x.len().checked_div(in_len).unwrap_or(0);
     let mut out = vec![0.0f32; planes * out_len];
     let mut indices = vec![0i64; planes * out_len];
-    if out_len > 0 {
+    if out_len > 0 && in_len > 0 {
         let window = g.kernel[0].saturating_mul(g.kernel[1]);
         let taps = [g.taps(0), g.taps(1)];
         out.par_chunks_mut(out_len)

@@ -199,6 +199,14 @@ fn check_max_pool1d(
     if d <= 0 {
         return Err(format!("max_pool1d() dilation must be greater than zero, but got {d}"));
     }
+    // PyTorch's no-grad kernel would return an empty plane here while its autograd path
+    // (`max_pool1d_with_indices`, through `max_pool2d`) rejects it; tapegrad has one path
+    // and rejects empty channel and length dims in both cases, with the autograd path's text.
+    if shape[shape.len() - 2..].contains(&0) {
+        return Err(format!(
+            "max_pool1d() Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:{shape:?}"
+        ));
+    }
     let length = shape[shape.len() - 1];
     let out = checked_output_size(length, k, p, s, d, ceil_mode)?;
     if out <= 0 {
