@@ -43,7 +43,6 @@ use rayon::prelude::*;
 use super::conv_depthwise;
 use super::conv_tiles::{Tile, max_tile_columns, scratch, tiles, with_scratch};
 use super::gemm::gemm;
-pub(crate) use super::im2col::for_each_row_read;
 pub use super::im2col::{col2im, im2col};
 use super::im2col::{col2im_strided, im2col_strided};
 use crate::autograd::{Backward, record};
@@ -319,7 +318,8 @@ fn forward_tile(
     if g.is_direct() {
         let w_flat = w_group.as_slice().expect("contiguous weight");
         let n = tile.samples.start;
-        conv_depthwise::forward(data.input(n, group), w_flat, g, tile.rows.clone(), out.index_axis_mut(Axis(0), 0));
+        let out = out.index_axis_mut(Axis(0), 0);
+        conv_depthwise::forward(data.input(n, group), w_flat, g, tile.rows.clone(), out, [cols, tile_out]);
         return;
     }
     if g.is_pointwise() {
@@ -472,13 +472,9 @@ fn backward_tile(
     if g.is_direct() {
         let n = tile.samples.start;
         let w_flat = w_group.as_slice().expect("contiguous weight");
-        if let Some(dw) = dw.as_mut() {
-            conv_depthwise::grad_weight(dout_group(n), data.input(n, group), g, dw.as_slice_mut().expect("dw"));
-        }
-        if let Some(dx) = dx_chunk {
-            let range = dx_group(n);
-            conv_depthwise::grad_input(dout_group(n), w_flat, g, &mut dx[range]);
-        }
+        let dw = dw.as_mut().map(|dw| dw.as_slice_mut().expect("dw"));
+        let dx = dx_chunk.map(|dx| &mut dx[dx_group(n)]);
+        conv_depthwise::backward(dout_group(n), data.input(n, group), w_flat, g, dw, dx, [cols, dout_tile]);
         return;
     }
 
@@ -532,13 +528,23 @@ fn backward_tile(
     }
 }
 
+/// `db[o] = Σ_n Σ_p dout[n, o, p]`: one task per channel, each summed in eight running lanes
+/// (so the adds vectorise) in a fixed order, so the result does not depend on the thread count.
 fn grad_bias(dout: &[f32], g: &ConvGeometry) -> SharedArray {
     let out_len = g.out_len();
-    let mut db = vec![0.0f32; g.out_channels];
-    for n in 0..g.batch {
-        for (o, sum) in db.iter_mut().enumerate() {
-            *sum += dout[(n * g.out_channels + o) * out_len..][..out_len].iter().sum::<f32>();
-        }
-    }
+    let db: Vec<f32> = (0..g.out_channels)
+        .into_par_iter()
+        .map(|o| {
+            let mut lanes = [0.0f32; 8];
+            for n in 0..g.batch {
+                let chunks = dout[(n * g.out_channels + o) * out_len..][..out_len].chunks_exact(8);
+                lanes.iter_mut().zip(chunks.remainder()).for_each(|(s, v)| *s += v);
+                for chunk in chunks {
+                    lanes.iter_mut().zip(chunk).for_each(|(s, v)| *s += v);
+                }
+            }
+            lanes.iter().sum()
+        })
+        .collect();
     ndarray::ArrayD::from_shape_vec(IxDyn(&[g.out_channels]), db).expect("bias shape").into_shared()
 }

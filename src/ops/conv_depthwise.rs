@@ -3,87 +3,254 @@
 //!
 //! With Cg = 1 the im2col + GEMM formulation degenerates into many thin products
 //! (`(Og, K) × (K, L)` with K = the kernel size, often 9 or 25), where packing the operands
-//! costs as much as the arithmetic. Here each output channel is instead accumulated
-//! directly, one kernel position at a time: `out[o, row] += w[o, k] · x[row shifted by k]`,
-//! walking the same rows as im2col ([`for_each_row_read`]), so the padding logic is shared.
-//! The three backward kernels are the same walk with the roles exchanged.
+//! costs as much as the arithmetic. Here the channel's input is first copied into a
+//! zero-padded volume `xp` laid out so that every kernel tap `t` reads output row `row`'s
+//! inputs as one contiguous run starting at `bases[row] + taps[t]` (see [`PaddedLayout`]).
+//! The output rows are placed at the same `bases` in a *span* (`outp`, `doutp`) with zeros
+//! between them, so each tap becomes one long loop over the whole span instead of one short
+//! loop per row:
+//!
+//! ```text
+//! forward       outp[q]            = Σ_t w[t] · xp[taps[t] + q]          (gather)
+//! grad_input    dxp[taps[t] + q]  += w[t] · doutp[q]                    (scatter)
+//! grad_weight   dw[t]             += Σ_q doutp[q] · xp[taps[t] + q]      (dot)
+//! ```
+//!
+//! The same walk three times, with the roles exchanged; `dxp` is then cropped back onto
+//! `dx`. The positions between rows compute values nobody reads (forward), or multiply
+//! zeros (backward): a few percent of extra work for stride 1.
 
 use ndarray::ArrayViewMut2;
 
-use super::conv::{ConvGeometry, for_each_row_read};
+use super::conv::ConvGeometry;
 
-/// `out (Og, tile) += W[group] ⋆ x` for the output rows `rows`, where `x` is the group's
-/// single input channel (D·H·W values) and `w` the group's `(Og, K)` weights.
+/// Output positions of a row computed together, their sums kept in registers.
+const BLOCK: usize = 16;
+
+/// Where one channel's zero-padded input lives in a flat buffer, and where each kernel tap
+/// reads from.
+///
+/// The padded volume covers exactly what the output reads: along each dim
+/// `E = (out − 1)·stride + (k − 1)·dilation + 1` positions, input position `i` at `i + pad_before`.
+/// Each padded row (along W) is stored as `stride_w` *phases*: phase `r` holds the padded
+/// positions `r, r + s, r + 2s, …`. Output column `p` of tap column `l` reads padded
+/// position `p·s + l·dilation`, which is element `p + ⌊l·d / s⌋` of phase `(l·d) mod s`: a
+/// contiguous run in `p`, whatever the stride.
+struct PaddedLayout {
+    /// Padded extent along D and H.
+    depth: usize,
+    height: usize,
+    /// Padded extent along W, and the length of one phase (`⌈E_w / s⌉`).
+    width: usize,
+    phase_len: usize,
+    /// Floats per padded row: `stride_w · phase_len`.
+    row_len: usize,
+    /// For each kernel position, in the weights' row-major (i, j, l) order: its offset from
+    /// an output row's base.
+    taps: Vec<usize>,
+    /// For each output row (od, oh), in order: its base, padded position (od·sd, oh·sh, 0).
+    bases: Vec<usize>,
+}
+
+impl PaddedLayout {
+    /// The layout for `g`, whose output must not be empty.
+    fn new(g: &ConvGeometry) -> Self {
+        let extent = |d: usize| (g.output[d] - 1) * g.stride[d] + (g.kernel[d] - 1) * g.dilation[d] + 1;
+        let (depth, height, width) = (extent(0), extent(1), extent(2));
+        let sw = g.stride[2];
+        let phase_len = width.div_ceil(sw);
+        let row_len = sw * phase_len;
+        let [kd, kh, kw] = g.kernel;
+        let mut taps = Vec::with_capacity(kd * kh * kw);
+        for i in 0..kd {
+            for j in 0..kh {
+                for l in 0..kw {
+                    let column = l * g.dilation[2];
+                    let row = (i * g.dilation[0] * height + j * g.dilation[1]) * row_len;
+                    taps.push(row + (column % sw) * phase_len + column / sw);
+                }
+            }
+        }
+        let bases = (0..g.output[0])
+            .flat_map(|od| (0..g.output[1]).map(move |oh| (od * g.stride[0] * height + oh * g.stride[1]) * row_len))
+            .collect();
+        PaddedLayout { depth, height, width, phase_len, row_len, taps, bases }
+    }
+
+    fn len(&self) -> usize {
+        self.depth * self.height * self.row_len
+    }
+
+    /// The span of output rows `rows` (not empty): from the first row's base to the end of
+    /// the last row, `ow` wide.
+    fn span(&self, rows: std::ops::Range<usize>, ow: usize) -> std::ops::Range<usize> {
+        self.bases[rows.start]..self.bases[rows.end - 1] + ow
+    }
+
+    /// Calls `f(input start, padded start, len)` for every run of input elements that lands
+    /// contiguously in the padded volume: input elements `start, start + s_w, …` (`len` of
+    /// them) go to padded elements `start, start + 1, …`, one run per phase of each row.
+    /// Elements outside the padded volume are never read, so they are skipped.
+    fn for_each_run(&self, g: &ConvGeometry, mut f: impl FnMut(usize, usize, usize)) {
+        let [d_in, h_in, w_in] = g.input;
+        let [pd, ph, pw] = g.pad_before;
+        let sw = g.stride[2];
+        let columns = w_in.min(self.width.saturating_sub(pw)); // input columns 0..columns
+        for id in 0..d_in.min(self.depth.saturating_sub(pd)) {
+            for ih in 0..h_in.min(self.height.saturating_sub(ph)) {
+                let input_row = (id * h_in + ih) * w_in;
+                let padded_row = ((id + pd) * self.height + ih + ph) * self.row_len;
+                // Phase r holds padded columns p ≡ r (mod s), i.e. input columns iw ≡ r − pw.
+                for first in 0..sw.min(columns) {
+                    let p = first + pw;
+                    let len = (columns - first).div_ceil(sw);
+                    f(input_row + first, padded_row + (p % sw) * self.phase_len + p / sw, len);
+                }
+            }
+        }
+    }
+
+    /// Copies the channel `x` (D·H·W values) into `buffer`, zero elsewhere, and returns it.
+    fn fill<'b>(&self, g: &ConvGeometry, x: &[f32], buffer: &'b mut Vec<f32>) -> &'b [f32] {
+        let padded = zeroed_prefix(buffer, self.len());
+        let sw = g.stride[2];
+        self.for_each_run(g, |i, p, len| {
+            let dst = &mut padded[p..p + len];
+            if sw == 1 {
+                dst.copy_from_slice(&x[i..i + len]);
+            } else {
+                dst.iter_mut().zip(x[i..].iter().step_by(sw)).for_each(|(d, &v)| *d = v);
+            }
+        });
+        padded
+    }
+
+    /// The adjoint of [`fill`](Self::fill): adds the padded volume's inside back onto `dx`.
+    fn crop_add(&self, g: &ConvGeometry, padded: &[f32], dx: &mut [f32]) {
+        let sw = g.stride[2];
+        self.for_each_run(g, |i, p, len| {
+            let src = &padded[p..p + len];
+            if sw == 1 {
+                dx[i..i + len].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+            } else {
+                dx[i..].iter_mut().step_by(sw).zip(src).for_each(|(d, &v)| *d += v);
+            }
+        });
+    }
+}
+
+/// The first `len` floats of `buffer`, set to zero (grown if needed).
+fn zeroed_prefix(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    let prefix = &mut buffer[..len];
+    prefix.fill(0.0);
+    prefix
+}
+
+/// `out (Og, rows·OW) += W[group] ⋆ x` for the output rows `rows`, where `x` is the group's
+/// single input channel (D·H·W values) and `w` the group's `(Og, K)` weights. `buffers`
+/// are scratch space for the padded input and the output span.
 pub(crate) fn forward(
     x: &[f32],
     w: &[f32],
     g: &ConvGeometry,
     rows: std::ops::Range<usize>,
     mut out: ArrayViewMut2<f32>,
+    buffers: [&mut Vec<f32>; 2],
 ) {
-    let (ow_len, kernel_len, sw) = (g.output[2], g.kernel.iter().product::<usize>(), g.stride[2]);
-    for (o, mut out_row_block) in out.outer_iter_mut().enumerate() {
-        let out_o = out_row_block.as_slice_mut().expect("an output tile row is contiguous");
-        let w_o = &w[o * kernel_len..(o + 1) * kernel_len];
-        for_each_row_read(g, rows.clone(), |read| {
-            let Some(x_row) = read.x_row else { return };
-            let weight = w_o[read.k];
-            let start = read.local_row * ow_len;
-            let dst = &mut out_o[start + read.ow_valid.start..start + read.ow_valid.end];
-            let src = &x[x_row + read.iw_start..];
-            if sw == 1 {
-                dst.iter_mut().zip(src).for_each(|(y, &v)| *y += weight * v);
-            } else {
-                dst.iter_mut().zip(src.iter().step_by(sw)).for_each(|(y, &v)| *y += weight * v);
+    if g.out_len() == 0 || rows.is_empty() {
+        return;
+    }
+    let [xp_buffer, span_buffer] = buffers;
+    let layout = PaddedLayout::new(g);
+    let xp = layout.fill(g, x, xp_buffer);
+    let (ow, k, span) = (g.output[2], layout.taps.len(), layout.span(rows.clone(), g.output[2]));
+    let outp = zeroed_prefix(span_buffer, span.len());
+    for (o, mut out_o) in out.outer_iter_mut().enumerate() {
+        let out_o = out_o.as_slice_mut().expect("an output tile row is contiguous");
+        gather(outp, &xp[span.start..], &layout.taps, &w[o * k..(o + 1) * k]);
+        for (out_row, &base) in out_o.chunks_exact_mut(ow).zip(&layout.bases[rows.clone()]) {
+            out_row.copy_from_slice(&outp[base - span.start..][..ow]);
+        }
+    }
+}
+
+/// `out[q] = Σ_t w[t] · src[taps[t] + q]`, [`BLOCK`] outputs at a time, their sums kept in
+/// registers while the taps are added in order.
+fn gather(out: &mut [f32], src: &[f32], taps: &[usize], w: &[f32]) {
+    let mut blocks = out.chunks_exact_mut(BLOCK);
+    let mut q = 0;
+    for block in &mut blocks {
+        let mut sums = [0.0f32; BLOCK];
+        for (&tap, &weight) in taps.iter().zip(w) {
+            let run: &[f32; BLOCK] = src[tap + q..][..BLOCK].try_into().expect("a block of the span");
+            for (s, &v) in sums.iter_mut().zip(run) {
+                *s += weight * v;
             }
-        });
+        }
+        block.copy_from_slice(&sums);
+        q += BLOCK;
+    }
+    let rest = blocks.into_remainder();
+    rest.fill(0.0);
+    for (&tap, &weight) in taps.iter().zip(w) {
+        rest.iter_mut().zip(&src[tap + q..]).for_each(|(s, &v)| *s += weight * v);
     }
 }
 
-/// `dx += Σ_o W[o]ᵀ ⋆ dout[o]`: the adjoint of [`forward`] with respect to the input, for one
-/// group; `dout` holds the group's `Og` output channels, `out_len` values each.
-pub(crate) fn grad_input(dout: &[f32], w: &[f32], g: &ConvGeometry, dx: &mut [f32]) {
-    let (ow_len, out_len, kernel_len, sw) =
-        (g.output[2], g.output.iter().product::<usize>(), g.kernel.iter().product::<usize>(), g.stride[2]);
-    for (o, dout_o) in dout.chunks_exact(out_len).enumerate() {
-        let w_o = &w[o * kernel_len..(o + 1) * kernel_len];
-        for_each_row_read(g, 0..g.output[0] * g.output[1], |read| {
-            let Some(x_row) = read.x_row else { return };
-            let weight = w_o[read.k];
-            let start = read.local_row * ow_len;
-            let src = &dout_o[start + read.ow_valid.start..start + read.ow_valid.end];
-            let dst = &mut dx[x_row + read.iw_start..];
-            if sw == 1 {
-                dst.iter_mut().zip(src).for_each(|(x, &d)| *x += weight * d);
-            } else {
-                dst.iter_mut().step_by(sw).zip(src).for_each(|(x, &d)| *x += weight * d);
-            }
-        });
-    }
-}
-
-/// `dW[o, k] += ⟨dout[o], x shifted by k⟩`: the adjoint with respect to the weights, for one
-/// group of one sample; `dw` is the group's `(Og, K)` block.
-pub(crate) fn grad_weight(dout: &[f32], x: &[f32], g: &ConvGeometry, dw: &mut [f32]) {
-    let (ow_len, out_len, kernel_len, sw) =
-        (g.output[2], g.output.iter().product::<usize>(), g.kernel.iter().product::<usize>(), g.stride[2]);
-    for (o, dout_o) in dout.chunks_exact(out_len).enumerate() {
-        let dw_o = &mut dw[o * kernel_len..(o + 1) * kernel_len];
-        for_each_row_read(g, 0..g.output[0] * g.output[1], |read| {
-            let Some(x_row) = read.x_row else { return };
-            let start = read.local_row * ow_len;
-            let d = &dout_o[start + read.ow_valid.start..start + read.ow_valid.end];
-            let src = &x[x_row + read.iw_start..];
-            let dot =
-                if sw == 1 { dot(d, src) } else { d.iter().zip(src.iter().step_by(sw)).map(|(a, b)| a * b).sum() };
-            dw_o[read.k] += dot;
-        });
-    }
-}
-
-/// `Σ aᵢ·bᵢ` over `a`'s length, with eight running sums so the compiler can vectorise it (a
-/// single f32 sum is a chain of dependent adds). The order is fixed, so the result does not
+/// Both backward products of one group of one sample: `dw += ∂L/∂W` (the group's `(Og, K)`
+/// block) and `dx += ∂L/∂x` (the group's input channel), each when asked for. `dout` holds
+/// the group's `Og` output channels. Every sum runs in a fixed order, so the results do not
 /// depend on the thread count.
+pub(crate) fn backward(
+    dout: &[f32],
+    x: &[f32],
+    w: &[f32],
+    g: &ConvGeometry,
+    mut dw: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+    buffers: [&mut Vec<f32>; 2],
+) {
+    if g.out_len() == 0 {
+        return;
+    }
+    let [xp_buffer, buffer] = buffers;
+    let layout = PaddedLayout::new(g);
+    let (ow, k, span) = (g.output[2], layout.taps.len(), layout.span(0..g.out_rows(), g.output[2]));
+    let xp = if dw.is_some() { layout.fill(g, x, xp_buffer) } else { &[][..] };
+    // One buffer, two slices: the output-gradient span, then the padded input gradient.
+    if buffer.len() < span.len() + layout.len() {
+        buffer.resize(span.len() + layout.len(), 0.0);
+    }
+    let (doutp, dxp) = buffer.split_at_mut(span.len());
+    let dxp = &mut dxp[..if dx.is_some() { layout.len() } else { 0 }];
+    dxp.fill(0.0);
+    doutp.fill(0.0);
+    for (o, dout_o) in dout.chunks_exact(g.out_len()).enumerate() {
+        for (d, &base) in dout_o.chunks_exact(ow).zip(&layout.bases) {
+            doutp[base..base + ow].copy_from_slice(d);
+        }
+        let w_o = &w[o * k..(o + 1) * k];
+        if let Some(dw) = dw.as_deref_mut() {
+            for (&tap, dw_t) in layout.taps.iter().zip(&mut dw[o * k..(o + 1) * k]) {
+                *dw_t += dot(doutp, &xp[tap..]);
+            }
+        }
+        if dx.is_some() {
+            for (&tap, &weight) in layout.taps.iter().zip(w_o) {
+                dxp[tap..tap + span.len()].iter_mut().zip(&*doutp).for_each(|(x, &d)| *x += weight * d);
+            }
+        }
+    }
+    if let Some(dx) = dx {
+        layout.crop_add(g, dxp, dx);
+    }
+}
+
+/// `Σ aᵢ·bᵢ` over `a`'s length, in eight running sums so the adds vectorise (a single f32
+/// sum is a chain of dependent adds), always in the same order.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let b = &b[..a.len()];
     let mut sums = [0.0f32; 8];

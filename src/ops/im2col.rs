@@ -7,9 +7,8 @@
 //! col2im:  x_grad[c, position(l) + offset(k)] += cols[(c, k), l]   (its adjoint)
 //! ```
 //!
-//! Both walk the same (kernel position, output row) pairs through [`for_each_row_read`],
-//! which also serves the direct depthwise kernels, so the padding and stride arithmetic
-//! lives in one place. Both can work on a tile of output rows, and can read or write a
+//! Both walk the same (kernel position, output row) pairs through [`for_each_row_read`], so
+//! the padding and stride arithmetic lives in one place. Both can work on a tile of output rows, and can read or write a
 //! block of columns inside a wider matrix (`row_stride`), which is how several samples
 //! share one column matrix.
 
@@ -17,8 +16,7 @@ use std::ops::Range;
 
 use super::conv::ConvGeometry;
 
-/// What one output row reads for one kernel position: the walk shared by im2col, col2im
-/// and the direct depthwise kernels.
+/// What one output row reads for one kernel position: the walk shared by im2col and col2im.
 pub(crate) struct RowRead {
     /// The kernel position, in the column matrix's row order (row-major over (i, j, l)).
     pub k: usize,
