@@ -41,7 +41,7 @@ use ndarray::{Array3, ArrayView2, ArrayViewMut2, ArrayViewMut3, Axis, IxDyn, Sha
 use rayon::prelude::*;
 
 use super::conv_depthwise;
-use super::conv_tiles::{Tile, max_tile_columns, scratch, tiles, with_scratch};
+use super::conv_tiles::{Scratch, Tile, max_tile_columns, scratch, tiles, with_scratch};
 use super::gemm::gemm;
 pub use super::im2col::{col2im, im2col};
 use super::im2col::{col2im_strided, im2col_strided};
@@ -254,12 +254,8 @@ fn conv_forward(x: &SharedArray, w: &SharedArray, bias: Option<&SharedArray>, g:
     let data = GroupData { x: &x, w: &w, g };
     let out_len = g.out_len();
     let shape = (g.batch, g.out_channels, out_len);
-    // The direct kernels accumulate into the output; the GEMMs overwrite it.
-    let mut out = if g.is_direct() {
-        Array3::from_shape_vec(shape, super::zeroed(shape.0 * shape.1 * shape.2)).expect("output shape")
-    } else {
-        Array3::<f32>::zeros(shape)
-    };
+    // Every path overwrites its block of the output (no `+=`), so lazily zeroed pages do.
+    let mut out = Array3::<f32>::zeros(shape);
 
     let tasks_wanted = 2 * rayon::current_num_threads();
     let columns_wanted = (g.batch * out_len).div_ceil(tasks_wanted).max(MIN_TILE_COLUMNS);
@@ -286,10 +282,10 @@ fn conv_forward(x: &SharedArray, w: &SharedArray, bias: Option<&SharedArray>, g:
         jobs.push((tile, block));
     }
     jobs.into_par_iter().for_each(|(tile, mut block)| {
-        with_scratch(|cols, tile_out| {
+        with_scratch(|buffers| {
             for group in 0..g.groups {
                 let channels = group * g.group_out()..(group + 1) * g.group_out();
-                forward_tile(&data, group, &tile, block.slice_mut(s![.., channels.clone(), ..]), cols, tile_out);
+                forward_tile(&data, group, &tile, block.slice_mut(s![.., channels.clone(), ..]), buffers);
                 if let Some(bias) = &bias {
                     for mut sample in block.outer_iter_mut() {
                         for (o, mut row) in sample.slice_mut(s![channels.clone(), ..]).outer_iter_mut().enumerate() {
@@ -304,14 +300,7 @@ fn conv_forward(x: &SharedArray, w: &SharedArray, bias: Option<&SharedArray>, g:
 }
 
 /// One group of one tile: `out` is the tile's (samples, Og, width) block of the output.
-fn forward_tile(
-    data: &GroupData,
-    group: usize,
-    tile: &Tile,
-    mut out: ArrayViewMut3<f32>,
-    cols: &mut Vec<f32>,
-    tile_out: &mut Vec<f32>,
-) {
+fn forward_tile(data: &GroupData, group: usize, tile: &Tile, mut out: ArrayViewMut3<f32>, buffers: &mut Scratch) {
     let g = data.g;
     let (og, col_rows, width) = (g.group_out(), g.col_rows(), tile.width(g));
     let w_group = data.weight(group);
@@ -319,7 +308,8 @@ fn forward_tile(
         let w_flat = w_group.as_slice().expect("contiguous weight");
         let n = tile.samples.start;
         let out = out.index_axis_mut(Axis(0), 0);
-        conv_depthwise::forward(data.input(n, group), w_flat, g, tile.rows.clone(), out, [cols, tile_out]);
+        let input = data.input(n, group);
+        conv_depthwise::forward(input, w_flat, g, tile.rows.clone(), out, [&mut buffers.padded, &mut buffers.tile]);
         return;
     }
     if g.is_pointwise() {
@@ -330,9 +320,10 @@ fn forward_tile(
     }
     let samples = tile.samples.len();
     let total = samples * width;
-    let cols = scratch(cols, col_rows * total);
+    let cols = scratch(&mut buffers.cols, col_rows * total);
     for (s, n) in tile.samples.clone().enumerate().filter(|_| col_rows > 0) {
-        im2col_strided(data.input(n, group), g, tile.rows.clone(), &mut cols[s * width..], total);
+        let input = data.input(n, group);
+        im2col_strided(input, g, tile.rows.clone(), &mut cols[s * width..], total, &mut buffers.padded);
     }
     let cols = ArrayView2::from_shape((col_rows, total), &cols[..]).expect("cols");
     if samples == 1 {
@@ -340,7 +331,7 @@ fn forward_tile(
         gemm(1.0, w_group, cols, 0.0, out.index_axis_mut(Axis(0), 0));
     } else {
         // (Og, Cg·K) × (Cg·K, S·width) → (Og, S·width), then each sample's columns to its place.
-        let mut product = ArrayViewMut2::from_shape((og, total), scratch(tile_out, og * total)).expect("tile");
+        let mut product = ArrayViewMut2::from_shape((og, total), scratch(&mut buffers.tile, og * total)).expect("tile");
         gemm(1.0, w_group, cols, 0.0, product.view_mut());
         for (s, mut sample) in out.outer_iter_mut().enumerate() {
             sample.assign(&product.slice(s![.., s * width..(s + 1) * width]));
@@ -413,12 +404,12 @@ fn conv_backward(
         .map(|(samples, dx_chunk)| {
             let mut dw = vec![0.0f32; if needs_weight { weight_len } else { 0 }];
             let chunk_tiles = tiles(g, samples.clone(), max_tile_columns(g));
-            with_scratch(|cols, dout_tile| {
+            with_scratch(|buffers| {
                 for group in 0..g.groups {
                     for tile in &chunk_tiles {
                         let dx_chunk = needs_input.then_some(&mut *dx_chunk);
                         let dw = needs_weight.then_some(&mut dw[..]);
-                        backward_tile(&data, dout, group, tile, samples.start, dx_chunk, dw, cols, dout_tile);
+                        backward_tile(&data, dout, group, tile, samples.start, dx_chunk, dw, buffers);
                     }
                 }
             });
@@ -447,8 +438,7 @@ fn backward_tile(
     first_sample: usize,
     dx_chunk: Option<&mut [f32]>,
     dw: Option<&mut [f32]>,
-    cols: &mut Vec<f32>,
-    dout_tile: &mut Vec<f32>,
+    buffers: &mut Scratch,
 ) {
     let g = data.g;
     let (cg, og, col_rows, in_len, out_len) = (g.group_in(), g.group_out(), g.col_rows(), g.in_len(), g.out_len());
@@ -474,7 +464,8 @@ fn backward_tile(
         let w_flat = w_group.as_slice().expect("contiguous weight");
         let dw = dw.as_mut().map(|dw| dw.as_slice_mut().expect("dw"));
         let dx = dx_chunk.map(|dx| &mut dx[dx_group(n)]);
-        conv_depthwise::backward(dout_group(n), data.input(n, group), w_flat, g, dw, dx, [cols, dout_tile]);
+        let buffers = [&mut buffers.padded, &mut buffers.tile];
+        conv_depthwise::backward(dout_group(n), data.input(n, group), w_flat, g, dw, dx, buffers);
         return;
     }
 
@@ -484,7 +475,7 @@ fn backward_tile(
         let n = tile.samples.start;
         ArrayView2::from_shape((og, out_len), dout_group(n)).expect("dout").slice_move(s![.., columns.clone()])
     } else {
-        let gathered = scratch(dout_tile, og * total);
+        let gathered = scratch(&mut buffers.tile, og * total);
         for (s, n) in tile.samples.clone().enumerate() {
             for (o, row) in dout_group(n).chunks_exact(out_len).enumerate() {
                 gathered[o * total + s * width..][..width].copy_from_slice(&row[columns.clone()]);
@@ -508,10 +499,11 @@ fn backward_tile(
         return;
     }
 
-    let cols = scratch(cols, col_rows * total);
+    let cols = scratch(&mut buffers.cols, col_rows * total);
     if let Some(dw) = dw.as_mut() {
         for (s, n) in tile.samples.clone().enumerate().filter(|_| col_rows > 0) {
-            im2col_strided(data.input(n, group), g, tile.rows.clone(), &mut cols[s * width..], total);
+            let input = data.input(n, group);
+            im2col_strided(input, g, tile.rows.clone(), &mut cols[s * width..], total, &mut buffers.padded);
         }
         let cols = ArrayView2::from_shape((col_rows, total), &cols[..]).expect("cols");
         // (Og, total) × (total, Cg·K) → (Og, Cg·K), accumulated (β = 1).
@@ -523,7 +515,7 @@ fn backward_tile(
         gemm(1.0, w_group.t(), dout_view, 0.0, dcols);
         for (s, n) in tile.samples.clone().enumerate().filter(|_| col_rows > 0) {
             let range = dx_group(n);
-            col2im_strided(&cols[s * width..], g, tile.rows.clone(), total, &mut dx[range]);
+            col2im_strided(&cols[s * width..], g, tile.rows.clone(), total, &mut dx[range], &mut buffers.padded);
         }
     }
 }

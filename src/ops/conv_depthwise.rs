@@ -5,7 +5,7 @@
 //! (`(Og, K) × (K, L)` with K = the kernel size, often 9 or 25), where packing the operands
 //! costs as much as the arithmetic. Here the channel's input is first copied into a
 //! zero-padded volume `xp` laid out so that every kernel tap `t` reads output row `row`'s
-//! inputs as one contiguous run starting at `bases[row] + taps[t]` (see [`PaddedLayout`]).
+//! inputs as one contiguous run starting at `bases[row] + taps[t]` (see [`PaddedLayout`] in `padded.rs`).
 //! The output rows are placed at the same `bases` in a *span* (`outp`, `doutp`) with zeros
 //! between them, so each tap becomes one long loop over the whole span instead of one short
 //! loop per row:
@@ -23,121 +23,10 @@
 use ndarray::ArrayViewMut2;
 
 use super::conv::ConvGeometry;
+use super::padded::PaddedLayout;
 
 /// Output positions of a row computed together, their sums kept in registers.
 const BLOCK: usize = 16;
-
-/// Where one channel's zero-padded input lives in a flat buffer, and where each kernel tap
-/// reads from.
-///
-/// The padded volume covers exactly what the output reads: along each dim
-/// `E = (out − 1)·stride + (k − 1)·dilation + 1` positions, input position `i` at `i + pad_before`.
-/// Each padded row (along W) is stored as `stride_w` *phases*: phase `r` holds the padded
-/// positions `r, r + s, r + 2s, …`. Output column `p` of tap column `l` reads padded
-/// position `p·s + l·dilation`, which is element `p + ⌊l·d / s⌋` of phase `(l·d) mod s`: a
-/// contiguous run in `p`, whatever the stride.
-struct PaddedLayout {
-    /// Padded extent along D and H.
-    depth: usize,
-    height: usize,
-    /// Padded extent along W, and the length of one phase (`⌈E_w / s⌉`).
-    width: usize,
-    phase_len: usize,
-    /// Floats per padded row: `stride_w · phase_len`.
-    row_len: usize,
-    /// For each kernel position, in the weights' row-major (i, j, l) order: its offset from
-    /// an output row's base.
-    taps: Vec<usize>,
-    /// For each output row (od, oh), in order: its base, padded position (od·sd, oh·sh, 0).
-    bases: Vec<usize>,
-}
-
-impl PaddedLayout {
-    /// The layout for `g`, whose output must not be empty.
-    fn new(g: &ConvGeometry) -> Self {
-        let extent = |d: usize| (g.output[d] - 1) * g.stride[d] + (g.kernel[d] - 1) * g.dilation[d] + 1;
-        let (depth, height, width) = (extent(0), extent(1), extent(2));
-        let sw = g.stride[2];
-        let phase_len = width.div_ceil(sw);
-        let row_len = sw * phase_len;
-        let [kd, kh, kw] = g.kernel;
-        let mut taps = Vec::with_capacity(kd * kh * kw);
-        for i in 0..kd {
-            for j in 0..kh {
-                for l in 0..kw {
-                    let column = l * g.dilation[2];
-                    let row = (i * g.dilation[0] * height + j * g.dilation[1]) * row_len;
-                    taps.push(row + (column % sw) * phase_len + column / sw);
-                }
-            }
-        }
-        let bases = (0..g.output[0])
-            .flat_map(|od| (0..g.output[1]).map(move |oh| (od * g.stride[0] * height + oh * g.stride[1]) * row_len))
-            .collect();
-        PaddedLayout { depth, height, width, phase_len, row_len, taps, bases }
-    }
-
-    fn len(&self) -> usize {
-        self.depth * self.height * self.row_len
-    }
-
-    /// The span of output rows `rows` (not empty): from the first row's base to the end of
-    /// the last row, `ow` wide.
-    fn span(&self, rows: std::ops::Range<usize>, ow: usize) -> std::ops::Range<usize> {
-        self.bases[rows.start]..self.bases[rows.end - 1] + ow
-    }
-
-    /// Calls `f(input start, padded start, len)` for every run of input elements that lands
-    /// contiguously in the padded volume: input elements `start, start + s_w, …` (`len` of
-    /// them) go to padded elements `start, start + 1, …`, one run per phase of each row.
-    /// Elements outside the padded volume are never read, so they are skipped.
-    fn for_each_run(&self, g: &ConvGeometry, mut f: impl FnMut(usize, usize, usize)) {
-        let [d_in, h_in, w_in] = g.input;
-        let [pd, ph, pw] = g.pad_before;
-        let sw = g.stride[2];
-        let columns = w_in.min(self.width.saturating_sub(pw)); // input columns 0..columns
-        for id in 0..d_in.min(self.depth.saturating_sub(pd)) {
-            for ih in 0..h_in.min(self.height.saturating_sub(ph)) {
-                let input_row = (id * h_in + ih) * w_in;
-                let padded_row = ((id + pd) * self.height + ih + ph) * self.row_len;
-                // Phase r holds padded columns p ≡ r (mod s), i.e. input columns iw ≡ r − pw.
-                for first in 0..sw.min(columns) {
-                    let p = first + pw;
-                    let len = (columns - first).div_ceil(sw);
-                    f(input_row + first, padded_row + (p % sw) * self.phase_len + p / sw, len);
-                }
-            }
-        }
-    }
-
-    /// Copies the channel `x` (D·H·W values) into `buffer`, zero elsewhere, and returns it.
-    fn fill<'b>(&self, g: &ConvGeometry, x: &[f32], buffer: &'b mut Vec<f32>) -> &'b [f32] {
-        let padded = zeroed_prefix(buffer, self.len());
-        let sw = g.stride[2];
-        self.for_each_run(g, |i, p, len| {
-            let dst = &mut padded[p..p + len];
-            if sw == 1 {
-                dst.copy_from_slice(&x[i..i + len]);
-            } else {
-                dst.iter_mut().zip(x[i..].iter().step_by(sw)).for_each(|(d, &v)| *d = v);
-            }
-        });
-        padded
-    }
-
-    /// The adjoint of [`fill`](Self::fill): adds the padded volume's inside back onto `dx`.
-    fn crop_add(&self, g: &ConvGeometry, padded: &[f32], dx: &mut [f32]) {
-        let sw = g.stride[2];
-        self.for_each_run(g, |i, p, len| {
-            let src = &padded[p..p + len];
-            if sw == 1 {
-                dx[i..i + len].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
-            } else {
-                dx[i..].iter_mut().step_by(sw).zip(src).for_each(|(d, &v)| *d += v);
-            }
-        });
-    }
-}
 
 /// The first `len` floats of `buffer`, set to zero (grown if needed).
 fn zeroed_prefix(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
@@ -165,7 +54,7 @@ pub(crate) fn forward(
     }
     let [xp_buffer, span_buffer] = buffers;
     let layout = PaddedLayout::new(g);
-    let xp = layout.fill(g, x, xp_buffer);
+    let xp = layout.fill(g, x, 1, layout.read_by(rows.clone()), xp_buffer);
     let (ow, k, span) = (g.output[2], layout.taps.len(), layout.span(rows.clone(), g.output[2]));
     let outp = zeroed_prefix(span_buffer, span.len());
     for (o, mut out_o) in out.outer_iter_mut().enumerate() {
@@ -219,7 +108,7 @@ pub(crate) fn backward(
     let [xp_buffer, buffer] = buffers;
     let layout = PaddedLayout::new(g);
     let (ow, k, span) = (g.output[2], layout.taps.len(), layout.span(0..g.out_rows(), g.output[2]));
-    let xp = if dw.is_some() { layout.fill(g, x, xp_buffer) } else { &[][..] };
+    let xp = if dw.is_some() { layout.fill(g, x, 1, 0..layout.len(), xp_buffer) } else { &[][..] };
     // One buffer, two slices: the output-gradient span, then the padded input gradient.
     if buffer.len() < span.len() + layout.len() {
         buffer.resize(span.len() + layout.len(), 0.0);
@@ -245,7 +134,7 @@ pub(crate) fn backward(
         }
     }
     if let Some(dx) = dx {
-        layout.crop_add(g, dxp, dx);
+        layout.crop_add(g, dxp, 1, 0..layout.len(), dx);
     }
 }
 

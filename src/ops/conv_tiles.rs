@@ -54,20 +54,26 @@ pub(super) fn max_tile_columns(g: &ConvGeometry) -> usize {
     (MAX_COLS_ELEMENTS / row_elements).max(1) * g.output[2]
 }
 
-thread_local! {
-    /// Per-thread scratch: the column matrix, and a tile of `dout` or of the output. Kept
-    /// between calls, so a training loop does not allocate (and page-fault) them each step.
-    static SCRATCH: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
+/// A thread's scratch buffers: the column matrix, a tile of `dout` or of the output, and
+/// the padded input (or input gradient) of [`PaddedLayout`](super::padded::PaddedLayout).
+pub(super) struct Scratch {
+    pub cols: Vec<f32>,
+    pub tile: Vec<f32>,
+    pub padded: Vec<f32>,
 }
 
-/// Runs `f` with this thread's two scratch buffers (fresh ones if they are already in use).
-pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Vec<f32>, &mut Vec<f32>) -> R) -> R {
+thread_local! {
+    /// Per-thread scratch, kept between calls, so a training loop does not allocate (and
+    /// page-fault) it each step.
+    static SCRATCH: RefCell<Scratch> =
+        const { RefCell::new(Scratch { cols: Vec::new(), tile: Vec::new(), padded: Vec::new() }) };
+}
+
+/// Runs `f` with this thread's scratch buffers (fresh ones if they are already in use).
+pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buffers) => {
-            let [cols, tile] = &mut *buffers;
-            f(cols, tile)
-        }
-        Err(_) => f(&mut Vec::new(), &mut Vec::new()),
+        Ok(mut buffers) => f(&mut buffers),
+        Err(_) => f(&mut Scratch { cols: Vec::new(), tile: Vec::new(), padded: Vec::new() }),
     })
 }
 

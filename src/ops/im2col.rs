@@ -7,52 +7,17 @@
 //! col2im:  x_grad[c, position(l) + offset(k)] += cols[(c, k), l]   (its adjoint)
 //! ```
 //!
-//! Both walk the same (kernel position, output row) pairs through [`for_each_row_read`], so
-//! the padding and stride arithmetic lives in one place. Both can work on a tile of output rows, and can read or write a
-//! block of columns inside a wider matrix (`row_stride`), which is how several samples
-//! share one column matrix.
+//! Both read or write the channels through a zero-padded copy ([`PaddedLayout`]) in which
+//! every (kernel position, output row) pair is one contiguous run of OW floats at
+//! `bases[row] + taps[k]`: no padding test and no index arithmetic in the copy loops. Both
+//! can work on a tile of output rows (only the padded rows the tile reads are touched), and
+//! can read or write a block of columns inside a wider matrix (`row_stride`), which is how
+//! several samples share one column matrix.
 
 use std::ops::Range;
 
 use super::conv::ConvGeometry;
-
-/// What one output row reads for one kernel position: the walk shared by im2col and col2im.
-pub(crate) struct RowRead {
-    /// The kernel position, in the column matrix's row order (row-major over (i, j, l)).
-    pub k: usize,
-    /// The output row's index within the visited range of rows.
-    pub local_row: usize,
-    /// Where the input row it reads starts within a channel (`h·W + ...`), or `None` when
-    /// that row lies in the zero padding.
-    pub x_row: Option<usize>,
-    /// The output columns whose input column lies inside the row.
-    pub ow_valid: Range<usize>,
-    /// The input column read by `ow_valid.start` (then every `stride[2]`).
-    pub iw_start: usize,
-}
-
-/// Calls `f` for every kernel position and every output row (od, oh) of `rows`.
-pub(crate) fn for_each_row_read(g: &ConvGeometry, rows: Range<usize>, mut f: impl FnMut(RowRead)) {
-    let [d_in, h_in, w_in] = g.input;
-    let [kd, kh, kw] = g.kernel;
-    let oh_len = g.output[1];
-    for (k, (i, j, l)) in kernel_offsets(kd, kh, kw).enumerate() {
-        let (ow_valid, iw_start) = valid_columns(g, l);
-        // (od, oh) of each row, stepped rather than divided out of the row index.
-        let (mut od, mut oh) = (rows.start / oh_len.max(1), rows.start % oh_len.max(1));
-        for local_row in 0..rows.len() {
-            if oh == oh_len {
-                (od, oh) = (od + 1, 0);
-            }
-            let id = (od * g.stride[0] + i * g.dilation[0]) as isize - g.pad_before[0] as isize;
-            let ih = (oh * g.stride[1] + j * g.dilation[1]) as isize - g.pad_before[1] as isize;
-            let inside = (0..d_in as isize).contains(&id) && (0..h_in as isize).contains(&ih);
-            let x_row = inside.then(|| (id as usize * h_in + ih as usize) * w_in);
-            f(RowRead { k, local_row, x_row, ow_valid: ow_valid.clone(), iw_start });
-            oh += 1;
-        }
-    }
-}
+use super::padded::PaddedLayout;
 
 /// Fills `cols` (Cg·K rows × the columns of output rows `rows`, stored row after row) with
 /// the input patches of one group of one sample, `x` being that group's (Cg, D, H, W)
@@ -75,35 +40,34 @@ pub(crate) fn for_each_row_read(g: &ConvGeometry, rows: Range<usize>, mut f: imp
 /// ```
 pub fn im2col(x: &[f32], g: &ConvGeometry, rows: Range<usize>, cols: &mut [f32]) {
     let width = rows.len() * g.output[2];
-    im2col_strided(x, g, rows, cols, width);
+    im2col_strided(x, g, rows, cols, width, &mut Vec::new());
 }
 
 /// [`im2col`] into a block of columns of a wider matrix: row `r` of the block starts at
-/// `cols[r · row_stride]` (pass a slice that starts at the block's first column).
-pub(crate) fn im2col_strided(x: &[f32], g: &ConvGeometry, rows: Range<usize>, cols: &mut [f32], row_stride: usize) {
-    let ow_len = g.output[2];
-    let sw = g.stride[2];
-    for c in 0..g.group_in() {
-        let x_c = &x[c * g.in_len()..(c + 1) * g.in_len()];
-        for_each_row_read(g, rows.clone(), |read| {
-            let col_row = (c * g.kernel_len() + read.k) * row_stride + read.local_row * ow_len;
-            let out_row = &mut cols[col_row..col_row + ow_len];
-            let Some(x_row) = read.x_row else {
-                out_row.fill(0.0);
-                return;
-            };
-            let x_row = &x_c[x_row..x_row + g.input[2]];
-            out_row[..read.ow_valid.start].fill(0.0);
-            out_row[read.ow_valid.end..].fill(0.0);
-            let valid = &mut out_row[read.ow_valid.clone()];
-            if sw == 1 {
-                valid.copy_from_slice(&x_row[read.iw_start..read.iw_start + valid.len()]);
-            } else {
-                for (i, v) in valid.iter_mut().enumerate() {
-                    *v = x_row[read.iw_start + i * sw];
-                }
+/// `cols[r · row_stride]` (pass a slice that starts at the block's first column). `buffer`
+/// is scratch space for the padded input.
+pub(crate) fn im2col_strided(
+    x: &[f32],
+    g: &ConvGeometry,
+    rows: Range<usize>,
+    cols: &mut [f32],
+    row_stride: usize,
+    buffer: &mut Vec<f32>,
+) {
+    if rows.is_empty() || g.out_len() == 0 {
+        return;
+    }
+    let layout = PaddedLayout::new(g);
+    let xp = layout.fill(g, x, g.group_in(), layout.read_by(rows.clone()), buffer);
+    let (ow, k_len, width) = (g.output[2], layout.taps.len(), rows.len() * g.output[2]);
+    let bases = &layout.bases[rows];
+    for (c, plane) in xp.chunks_exact(layout.len()).enumerate() {
+        for (k, &tap) in layout.taps.iter().enumerate() {
+            let col_row = &mut cols[(c * k_len + k) * row_stride..][..width];
+            for (dst, &base) in col_row.chunks_exact_mut(ow).zip(bases) {
+                dst.copy_from_slice(&plane[base + tap..][..ow]);
             }
-        });
+        }
     }
 }
 
@@ -123,50 +87,35 @@ pub(crate) fn im2col_strided(x: &[f32], g: &ConvGeometry, rows: Range<usize>, co
 /// ```
 pub fn col2im(cols: &[f32], g: &ConvGeometry, rows: Range<usize>, x_grad: &mut [f32]) {
     let width = rows.len() * g.output[2];
-    col2im_strided(cols, g, rows, width, x_grad);
+    col2im_strided(cols, g, rows, width, x_grad, &mut Vec::new());
 }
 
-/// [`col2im`] from a block of columns of a wider matrix (row `r` at `cols[r · row_stride]`).
+/// [`col2im`] from a block of columns of a wider matrix (row `r` at `cols[r · row_stride]`):
+/// the runs are added into a zeroed padded volume in `buffer`, whose inside is then added
+/// onto `x_grad`.
 pub(crate) fn col2im_strided(
     cols: &[f32],
     g: &ConvGeometry,
     rows: Range<usize>,
     row_stride: usize,
     x_grad: &mut [f32],
+    buffer: &mut Vec<f32>,
 ) {
-    let (ow_len, sw) = (g.output[2], g.stride[2]);
-    for c in 0..g.group_in() {
-        let x_c = &mut x_grad[c * g.in_len()..(c + 1) * g.in_len()];
-        for_each_row_read(g, rows.clone(), |read| {
-            let Some(x_row) = read.x_row else { return };
-            let col_row = (c * g.kernel_len() + read.k) * row_stride + read.local_row * ow_len;
-            let valid = &cols[col_row + read.ow_valid.start..col_row + read.ow_valid.end];
-            let x_row = &mut x_c[x_row..x_row + g.input[2]];
-            if sw == 1 {
-                x_row[read.iw_start..read.iw_start + valid.len()].iter_mut().zip(valid).for_each(|(x, v)| *x += v);
-            } else {
-                for (i, v) in valid.iter().enumerate() {
-                    x_row[read.iw_start + i * sw] += v;
-                }
-            }
-        });
+    if rows.is_empty() || g.out_len() == 0 {
+        return;
     }
-}
-
-/// The kernel positions (i, j, l) in row-major order: the row order of the column matrix.
-fn kernel_offsets(kd: usize, kh: usize, kw: usize) -> impl Iterator<Item = (usize, usize, usize)> {
-    (0..kd).flat_map(move |i| (0..kh).flat_map(move |j| (0..kw).map(move |l| (i, j, l))))
-}
-
-/// For kernel column `l`: the output columns `ow` whose input column
-/// `iw = ow·sw + l·dw − pw` lies inside the input, and the `iw` of the first of them.
-fn valid_columns(g: &ConvGeometry, l: usize) -> (Range<usize>, usize) {
-    let (sw, pw, w_in, ow_len) = (g.stride[2], g.pad_before[2] as isize, g.input[2] as isize, g.output[2]);
-    let offset = (l * g.dilation[2]) as isize - pw; // iw = ow·sw + offset
-    let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(sw) };
-    let last = if w_in - 1 - offset < 0 { 0 } else { ((w_in - 1 - offset) as usize / sw + 1).min(ow_len) };
-    let range = first.min(last)..last;
-    // An empty range (the kernel column lies wholly in the padding) reads nothing.
-    let iw_start = if range.is_empty() { 0 } else { (range.start as isize * sw as isize + offset) as usize };
-    (range, iw_start)
+    let layout = PaddedLayout::new(g);
+    let within = layout.read_by(rows.clone());
+    let dxp = layout.zeroed(g.group_in(), within.clone(), buffer);
+    let (ow, k_len, width) = (g.output[2], layout.taps.len(), rows.len() * g.output[2]);
+    let bases = &layout.bases[rows];
+    for (c, plane) in dxp.chunks_exact_mut(layout.len()).enumerate() {
+        for (k, &tap) in layout.taps.iter().enumerate() {
+            let col_row = &cols[(c * k_len + k) * row_stride..][..width];
+            for (src, &base) in col_row.chunks_exact(ow).zip(bases) {
+                plane[base + tap..][..ow].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+            }
+        }
+    }
+    layout.crop_add(g, dxp, g.group_in(), within, x_grad);
 }

@@ -18,6 +18,7 @@ pub mod matmul;
 pub mod minmax;
 pub mod operators;
 pub mod pad;
+mod padded;
 pub mod pool;
 pub mod reduce;
 pub mod shape;
