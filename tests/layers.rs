@@ -194,6 +194,26 @@ fn max_pool_stride_defaults_to_the_kernel_and_unbatched_matches_batched() {
 }
 
 #[test]
+fn max_pool_2x2_with_ties_and_infinities_matches_the_naive_loop() {
+    // Small integers make ties common; −∞ tests the start of each window. Floor mode uses
+    // the 2×2 kernel (every window whole), ceil mode on odd sizes the general one.
+    let values: Vec<f32> = seeded(3, || Tensor::rand(&[2, 3, 7, 9]))
+        .to_vec()
+        .iter()
+        .map(|&u| if u < 0.1 { f32::NEG_INFINITY } else { (u * 4.0).floor() })
+        .collect();
+    let x = Tensor::from_vec(values.clone(), &[2, 3, 7, 9]).unwrap();
+    for ceil in [false, true] {
+        let (y, indices) = F::max_pool2d_with_indices(&x, 2, None, 0, 1, ceil);
+        let cfg = Pool { k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil };
+        let (want, want_indices) = naive_max_pool(&values, [7, 9], cfg);
+        assert_eq!(y.shape()[2..], cfg.out([7, 9]));
+        assert_eq!(y.to_vec(), want, "ceil {ceil}");
+        assert_eq!(indices.into_raw_vec_and_offset().0, want_indices, "ceil {ceil}");
+    }
+}
+
+#[test]
 fn max_pool1d_matches_the_naive_loop() {
     let x = distinct(8, &[2, 3, 11]);
     let (y, indices) = F::max_pool1d_with_indices(&x, 3, 2, 1, 2, true);

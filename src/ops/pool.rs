@@ -146,6 +146,17 @@ impl PoolGeometry {
             .collect()
     }
 
+    /// A 2×2 window with stride 2, no padding and no dilation, every window inside the input
+    /// (the pooling of most small CNNs): [`max_pool`] has a kernel for it.
+    fn is_whole_2x2(&self) -> bool {
+        self.kernel == [2, 2]
+            && self.stride == [2, 2]
+            && self.padding == [0, 0]
+            && self.dilation == [1, 1]
+            && self.output[0] * 2 <= self.input[0]
+            && self.output[1] * 2 <= self.input[1]
+    }
+
     /// The output shape: the input's leading dims, then the pooled ones.
     fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {
         let leading = &input_shape[..input_shape.len() - self.spatial_dims];
@@ -192,7 +203,13 @@ pub fn max_pool(input: &Tensor, geometry: &PoolGeometry, return_indices: bool) -
             .zip(indices.par_chunks_mut(out_len))
             .zip(x.par_chunks(in_len))
             .with_min_len(planes_per_task(out_len.saturating_mul(window)))
-            .for_each(|((out_plane, index_plane), x_plane)| max_pool_plane(x_plane, g, &taps, out_plane, index_plane));
+            .for_each(|((out_plane, index_plane), x_plane)| {
+                if g.is_whole_2x2() {
+                    max_pool_plane_2x2(x_plane, g, out_plane, index_plane);
+                } else {
+                    max_pool_plane(x_plane, g, &taps, out_plane, index_plane);
+                }
+            });
     }
     let shape = g.output_shape(input.shape());
     let returned = return_indices
@@ -247,6 +264,41 @@ fn max_pool_plane(
         }
         *value = best;
         *index = best_at;
+    }
+}
+
+/// [`max_pool_plane`] for [`PoolGeometry::is_whole_2x2`]: the same comparisons in the same
+/// order (first maximum in row-major window order; the last NaN wins), on the four values
+/// of each window without the general loop's window bookkeeping.
+fn max_pool_plane_2x2(x: &[f32], g: &PoolGeometry, out: &mut [f32], indices: &mut [i64]) {
+    let (w_in, ow_len) = (g.input[1], g.output[1]);
+    let rows = out.chunks_exact_mut(ow_len).zip(indices.chunks_exact_mut(ow_len));
+    for (oh, (out_row, index_row)) in rows.enumerate() {
+        let (top, bottom) = (2 * oh * w_in, (2 * oh + 1) * w_in);
+        let (x_top, x_bottom) = (&x[top..top + 2 * ow_len], &x[bottom..bottom + 2 * ow_len]);
+        for (ow, (value, index)) in out_row.iter_mut().zip(index_row).enumerate() {
+            let c = 2 * ow;
+            let window = [
+                (x_top[c], top + c),
+                (x_top[c + 1], top + c + 1),
+                (x_bottom[c], bottom + c),
+                (x_bottom[c + 1], bottom + c + 1),
+            ];
+            let (mut best, mut best_at, mut nan_at) = (f32::NEG_INFINITY, top + c, None);
+            for (v, at) in window {
+                let take = v > best;
+                best = if take { v } else { best };
+                best_at = if take { at } else { best_at };
+                if v.is_nan() {
+                    nan_at = Some(at);
+                }
+            }
+            if let Some(at) = nan_at {
+                (best, best_at) = (f32::NAN, at);
+            }
+            *value = best;
+            *index = best_at as i64;
+        }
     }
 }
 
