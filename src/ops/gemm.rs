@@ -1,5 +1,6 @@
 //! The one GEMM wrapper: `C ← α·A·B + β·C` on `f32` matrices of any strides, on top of
-//! `matrixmultiply::sgemm`. This is the crate's only `unsafe` code.
+//! `matrixmultiply::sgemm` (or, with the `gemm-crate` feature, the `gemm` crate's
+//! single-threaded `gemm`). This is the crate's only `unsafe` code.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -42,6 +43,37 @@ pub fn gemm(alpha: f32, a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, mut c
     let [rsa, csa] = [a.strides()[0], a.strides()[1]];
     let [rsb, csb] = [b.strides()[0], b.strides()[1]];
     let [rsc, csc] = [c.strides()[0], c.strides()[1]];
+    #[cfg(feature = "gemm-crate")]
+    {
+        // `gemm::gemm` computes dst ← α_g·dst + β_g·lhs·rhs, reading dst only when asked to;
+        // its strides come column stride first.
+        // SAFETY: as for matrixmultiply below: the addresses `ptr + i·row_stride +
+        // j·col_stride` for the views' dimensions all lie inside `a`, `b` and `c`, and `c`
+        // is an unaliased mutable view without zero strides on dimensions longer than 1.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c.as_mut_ptr(),
+                csc,
+                rsc,
+                beta != 0.0,
+                a.as_ptr(),
+                csa,
+                rsa,
+                b.as_ptr(),
+                csb,
+                rsb,
+                beta,
+                alpha,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    }
     // SAFETY: `matrixmultiply::sgemm` reads A[i, l] at `a_ptr + i·rsa + l·csa` for i < m,
     // l < k, and B likewise for (k, n); every such address lies inside the views `a` and
     // `b`, whose dimensions and strides these are. It reads and writes C[i, j] at
@@ -49,6 +81,7 @@ pub fn gemm(alpha: f32, a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, mut c
     // borrow checker guarantees no other live reference (including `a` or `b`) aliases it,
     // and a mutable view never has zero strides on a dimension longer than 1, so distinct
     // (i, j) are distinct elements. Sizes are non-zero here.
+    #[cfg(not(feature = "gemm-crate"))]
     unsafe {
         matrixmultiply::sgemm(
             m,
