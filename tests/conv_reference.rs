@@ -554,6 +554,23 @@ fn kernel_column_wholly_in_the_right_padding() {
     check_functional(&case);
 }
 
+#[test]
+fn huge_padding_with_a_huge_stride_matches_the_reference() {
+    // H: padding 2²⁰ and stride 2²⁰ leave 3 output rows, but the padded extent is 2²¹ rows:
+    // im2col/col2im walk the input element by element instead of building it, and the
+    // depthwise case (one input channel per group) leaves the direct kernels for GEMM.
+    // (Found by fuzz_configs: with 2⁴⁰ the padded copy aborted on allocation.)
+    for group_in in [1, 2] {
+        let case = Case {
+            stride: [1, 1 << 20, 3],
+            padding: Pad::PerDim(vec![1 << 20, 1]),
+            ..Case::new(2, 2, group_in, 2, &[3, 4], &[2, 2])
+        };
+        assert_eq!(case.output(), [1, 3, 2]);
+        check_functional(&case);
+    }
+}
+
 // ----- 3. gradcheck ---------------------------------------------------------------------------
 
 /// Convolution and padding are linear in each argument, so a central difference is exact

@@ -45,6 +45,7 @@ use super::conv_tiles::{Scratch, Tile, max_tile_columns, scratch, tiles, with_sc
 use super::gemm::gemm;
 pub use super::im2col::{col2im, im2col};
 use super::im2col::{col2im_strided, im2col_strided};
+use super::padded::PaddedLayout;
 use crate::autograd::{Backward, record};
 use crate::tensor::{SharedArray, Tensor};
 
@@ -183,7 +184,7 @@ impl ConvGeometry {
     /// be too thin. (With more output channels, as LeNet's first layer has, GEMM wins:
     /// measured with `examples/bench`.)
     pub(crate) fn is_direct(&self) -> bool {
-        self.group_in() == 1 && self.group_out() <= 4 && !self.is_pointwise()
+        self.group_in() == 1 && self.group_out() <= 4 && !self.is_pointwise() && PaddedLayout::is_practical(self)
     }
     /// The output shape in the caller's dimensionality: (N, O, *spatial), each spatial size
     /// `⌊(in + before + after − dilation·(k − 1) − 1) / stride⌋ + 1`, as in PyTorch's

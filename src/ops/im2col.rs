@@ -57,6 +57,9 @@ pub(crate) fn im2col_strided(
     if rows.is_empty() || g.out_len() == 0 {
         return;
     }
+    if !PaddedLayout::is_practical(g) {
+        return each_column_entry(g, rows, row_stride, |at, x_at| cols[at] = x_at.map_or(0.0, |i| x[i]));
+    }
     let layout = PaddedLayout::new(g);
     let xp = layout.fill(g, x, g.group_in(), layout.read_by(rows.clone()), buffer);
     let (ow, k_len, width) = (g.output[2], layout.taps.len(), rows.len() * g.output[2]);
@@ -104,6 +107,13 @@ pub(crate) fn col2im_strided(
     if rows.is_empty() || g.out_len() == 0 {
         return;
     }
+    if !PaddedLayout::is_practical(g) {
+        return each_column_entry(g, rows, row_stride, |at, x_at| {
+            if let Some(i) = x_at {
+                x_grad[i] += cols[at];
+            }
+        });
+    }
     let layout = PaddedLayout::new(g);
     let within = layout.read_by(rows.clone());
     let dxp = layout.zeroed(g.group_in(), within.clone(), buffer);
@@ -118,4 +128,34 @@ pub(crate) fn col2im_strided(
         }
     }
     layout.crop_add(g, dxp, g.group_in(), within, x_grad);
+}
+
+/// The element-by-element walk behind im2col and col2im for geometries whose padded copy
+/// would be impractically large (see [`PaddedLayout::is_practical`]): calls `f(index in
+/// cols, index in x or None in the padding)` for every entry of the column block.
+fn each_column_entry(g: &ConvGeometry, rows: Range<usize>, row_stride: usize, mut f: impl FnMut(usize, Option<usize>)) {
+    let ([kd, kh, kw], ow_len, oh_len) = (g.kernel, g.output[2], g.output[1]);
+    // The input position along one dim, or None in the padding: o·s + k·d − pad.
+    let position = |dim: usize, o: usize, k: usize| {
+        o.saturating_mul(g.stride[dim])
+            .saturating_add(k.saturating_mul(g.dilation[dim]))
+            .checked_sub(g.pad_before[dim])
+            .filter(|&p| p < g.input[dim])
+    };
+    for c in 0..g.group_in() {
+        let kernel = (0..kd).flat_map(|i| (0..kh).flat_map(move |j| (0..kw).map(move |l| (i, j, l))));
+        for (k, (i, j, l)) in kernel.enumerate() {
+            for (r, row) in rows.clone().enumerate() {
+                let (od, oh) = (row / oh_len, row % oh_len);
+                for ow in 0..ow_len {
+                    let at = (c * g.kernel_len() + k) * row_stride + r * ow_len + ow;
+                    let x_at = match (position(0, od, i), position(1, oh, j), position(2, ow, l)) {
+                        (Some(d), Some(h), Some(w)) => Some(((c * g.input[0] + d) * g.input[1] + h) * g.input[2] + w),
+                        _ => None,
+                    };
+                    f(at, x_at);
+                }
+            }
+        }
+    }
 }

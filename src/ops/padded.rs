@@ -29,7 +29,7 @@ pub(crate) struct PaddedLayout {
     /// Padded extent along W, and the length of one phase (`⌈E_w / s⌉`).
     width: usize,
     phase_len: usize,
-    /// Floats per padded row: `stride_w · phase_len`.
+    /// Floats per padded row: `min(stride_w, E_w) · phase_len`.
     row_len: usize,
     /// For each kernel position, in the weights' row-major (i, j, l) order: its offset from
     /// an output row's base.
@@ -38,14 +38,36 @@ pub(crate) struct PaddedLayout {
     pub bases: Vec<usize>,
 }
 
+/// Floats of one padded channel above which [`PaddedLayout::is_practical`] says no.
+const MIN_LIMIT: usize = 1 << 16;
+
 impl PaddedLayout {
-    /// The layout for `g`, whose output must not be empty.
+    /// Whether the padded copy of one channel of `g` is small next to the work: at most
+    /// four times the channel's input plus its column-matrix rows (and at least
+    /// [`MIN_LIMIT`] floats are always allowed). It is not when a huge padding is paired
+    /// with a stride as huge (the output stays small while the padded extent does not);
+    /// im2col then reads the input element by element, and the direct kernels are not used.
+    pub fn is_practical(g: &ConvGeometry) -> bool {
+        let extent = |d: usize| {
+            let reach = g.kernel[d].saturating_sub(1).saturating_mul(g.dilation[d]).saturating_add(1);
+            g.output[d].saturating_sub(1).saturating_mul(g.stride[d]).saturating_add(reach)
+        };
+        let row = g.stride[2].min(extent(2)).saturating_mul(extent(2).div_ceil(g.stride[2].max(1)));
+        let len = extent(0).saturating_mul(extent(1)).saturating_mul(row);
+        let work = g.in_len().saturating_add(g.out_len().saturating_mul(g.kernel_len()));
+        len <= work.saturating_mul(4).max(MIN_LIMIT)
+    }
+
+    /// The layout for `g`, whose output must not be empty and which must be
+    /// [practical](Self::is_practical).
     pub fn new(g: &ConvGeometry) -> Self {
         let extent = |d: usize| (g.output[d] - 1) * g.stride[d] + (g.kernel[d] - 1) * g.dilation[d] + 1;
         let (depth, height, width) = (extent(0), extent(1), extent(2));
+        // Phases beyond the extent would be empty: a stride wider than the padded row
+        // (possible when the output is one column wide) keeps one float per phase used.
         let sw = g.stride[2];
         let phase_len = width.div_ceil(sw);
-        let row_len = sw * phase_len;
+        let row_len = sw.min(width) * phase_len;
         let [kd, kh, kw] = g.kernel;
         let mut taps = Vec::with_capacity(kd * kh * kw);
         for i in 0..kd {
