@@ -546,6 +546,24 @@ fn grad_weight_is_bit_identical_on_any_thread_count() {
 }
 
 #[test]
+fn one_sample_shares_its_groups_between_threads_with_identical_results() {
+    // Batch 1 gives fewer tiles than tasks, so the forward shares the groups out as well;
+    // a depthwise case (direct kernels) and a grouped one (GEMM), each on 1-4 threads.
+    for (group_in, group_out) in [(1, 1), (2, 3)] {
+        let case = Case { padding: Pad::Int(1), ..Case::new(1, 5, group_in, group_out, &[9, 7], &[3, 3]) };
+        let data = data(&case);
+        let runs: Vec<Computed> =
+            [1, 2, 3, 4].into_iter().map(|t| in_pool(t, || run_functional(&case, &data))).collect();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for (run, threads) in runs.iter().zip([1, 2, 3, 4]).skip(1) {
+            let (got, want) = (run[0].as_ref().unwrap(), runs[0][0].as_ref().unwrap());
+            assert_eq!(bits(got), bits(want), "output on {threads} threads vs 1 thread");
+        }
+        check(&case, &runs[0], &expected(&case, "zeros", &data));
+    }
+}
+
+#[test]
 fn kernel_column_wholly_in_the_right_padding() {
     // W = 3, kernel width 3, dilation 3, padding 2: padded width 7 = the kernel's reach, so
     // one output column; kernel column 2 reads iw = 0 + 2·3 − 2 = 4, past the input's end.

@@ -261,8 +261,14 @@ fn conv_forward(x: &SharedArray, w: &SharedArray, bias: Option<&SharedArray>, g:
     let tasks_wanted = 2 * rayon::current_num_threads();
     let columns_wanted = (g.batch * out_len).div_ceil(tasks_wanted).max(MIN_TILE_COLUMNS);
     let tiles = tiles(g, 0..g.batch, columns_wanted.min(max_tile_columns(g)));
-    // Each tile's block of the output: (samples, O, tile columns), disjoint views.
-    let mut jobs = Vec::with_capacity(tiles.len());
+    // With fewer tiles than tasks wanted (a small batch of a grouped or depthwise conv, say
+    // one image), each tile's groups are shared out too: every group writes its own
+    // channels, so the result does not depend on who computes it.
+    let group_chunks = tasks_wanted.div_ceil(tiles.len().max(1)).clamp(1, g.groups.max(1));
+    let groups_per_job = g.groups.div_ceil(group_chunks).max(1);
+    // Each job's block of the output: (samples, its groups' channels, tile columns), disjoint
+    // views.
+    let mut jobs = Vec::with_capacity(tiles.len() * group_chunks);
     let mut rest = out.view_mut();
     let mut columns_left = 0; // Of the current sample, when tiles cut it into rows.
     let mut sample_rest: Option<ArrayViewMut3<f32>> = None;
@@ -280,17 +286,24 @@ fn conv_forward(x: &SharedArray, w: &SharedArray, bias: Option<&SharedArray>, g:
             (sample_rest, columns_left) = (Some(tail), columns_left - tile.width(g));
             block
         };
-        jobs.push((tile, block));
+        let mut block = block;
+        for first in (0..g.groups).step_by(groups_per_job) {
+            let groups = first..(first + groups_per_job).min(g.groups);
+            let (part, tail) = block.split_at(Axis(1), groups.len() * g.group_out());
+            block = tail;
+            jobs.push((tile.clone(), groups, part));
+        }
     }
-    jobs.into_par_iter().for_each(|(tile, mut block)| {
+    jobs.into_par_iter().for_each(|(tile, groups, mut block)| {
         with_scratch(|buffers| {
-            for group in 0..g.groups {
-                let channels = group * g.group_out()..(group + 1) * g.group_out();
-                forward_tile(&data, group, &tile, block.slice_mut(s![.., channels.clone(), ..]), buffers);
+            for group in groups.clone() {
+                // The group's channels within the block, and within the whole output.
+                let local = (group - groups.start) * g.group_out()..(group - groups.start + 1) * g.group_out();
+                forward_tile(&data, group, &tile, block.slice_mut(s![.., local.clone(), ..]), buffers);
                 if let Some(bias) = &bias {
                     for mut sample in block.outer_iter_mut() {
-                        for (o, mut row) in sample.slice_mut(s![channels.clone(), ..]).outer_iter_mut().enumerate() {
-                            row += bias[channels.start + o];
+                        for (o, mut row) in sample.slice_mut(s![local.clone(), ..]).outer_iter_mut().enumerate() {
+                            row += bias[group * g.group_out() + o];
                         }
                     }
                 }
