@@ -586,6 +586,12 @@ fn huge_padding_with_a_huge_stride_matches_the_reference() {
         };
         assert_eq!(case.output(), [1, 3, 2]);
         check_functional(&case);
+        // A dilated 3×3 kernel whose taps straddle an 81×81 padded plane to read a 2×2
+        // input: padding would copy far more than the 9 column entries, so im2col walks.
+        let atrous =
+            Case { dilation: [1, 40, 40], padding: Pad::Int(40), ..Case::new(2, 2, group_in, 2, &[2, 2], &[3, 3]) };
+        assert_eq!(atrous.output(), [1, 2, 2]);
+        check_functional(&atrous);
     }
 }
 

@@ -28,7 +28,9 @@
 //! Memory: the column matrix of a tile holds at most [`MAX_COLS_ELEMENTS`] floats (or one
 //! output row's worth, Cg·K·OW, when that is larger), in a per-thread scratch buffer that
 //! is reused from call to call; the whole batch's column matrix is never built. A thread
-//! also keeps a second buffer of at most Og·T floats (a tile of `dout` or of the output).
+//! also keeps a second buffer of at most Og·T floats (a tile of `dout` or of the output),
+//! and a third for the padded input that im2col copies from, used only while it holds at
+//! most twice the tile's column entries (`PaddedLayout::pays_for`).
 //!
 //! Zero padding is folded into im2col (positions outside the input read as 0, and may be
 //! asymmetric); other padding modes are applied by an explicit pad before the convolution.
@@ -184,7 +186,10 @@ impl ConvGeometry {
     /// be too thin. (With more output channels, as LeNet's first layer has, GEMM wins:
     /// measured with `examples/bench`.)
     pub(crate) fn is_direct(&self) -> bool {
-        self.group_in() == 1 && self.group_out() <= 4 && !self.is_pointwise() && PaddedLayout::is_practical(self)
+        self.group_in() == 1
+            && self.group_out() <= 4
+            && !self.is_pointwise()
+            && PaddedLayout::pays_for(self, 0..self.out_rows())
     }
     /// The output shape in the caller's dimensionality: (N, O, *spatial), each spatial size
     /// `⌊(in + before + after − dilation·(k − 1) − 1) / stride⌋ + 1`, as in PyTorch's

@@ -18,27 +18,18 @@
 //!
 //! The same walk three times, with the roles exchanged; `dxp` is then cropped back onto
 //! `dx`. The positions between rows compute values nobody reads (forward), or multiply
-//! zeros (backward): a few percent of extra work for stride 1.
+//! zeros (backward): a few percent of extra work for stride 1, about `s²` times the
+//! outputs for stride `s` along H and W.
 
 use ndarray::ArrayViewMut2;
 
 use super::conv::ConvGeometry;
-use super::padded::PaddedLayout;
+use super::padded::{PaddedLayout, zeroed_prefix};
 
 /// Output positions of a row computed together, their sums kept in registers.
 const BLOCK: usize = 16;
 
-/// The first `len` floats of `buffer`, set to zero (grown if needed).
-fn zeroed_prefix(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buffer.len() < len {
-        buffer.resize(len, 0.0);
-    }
-    let prefix = &mut buffer[..len];
-    prefix.fill(0.0);
-    prefix
-}
-
-/// `out (Og, rows·OW) += W[group] ⋆ x` for the output rows `rows`, where `x` is the group's
+/// `out (Og, rows·OW) = W[group] ⋆ x` for the output rows `rows`, where `x` is the group's
 /// single input channel (D·H·W values) and `w` the group's `(Og, K)` weights. `buffers`
 /// are scratch space for the padded input and the output span.
 pub(crate) fn forward(
@@ -54,12 +45,13 @@ pub(crate) fn forward(
     }
     let [xp_buffer, span_buffer] = buffers;
     let layout = PaddedLayout::new(g);
-    let xp = layout.fill(g, x, 1, layout.read_by(rows.clone()), xp_buffer);
+    let within = layout.read_by(rows.clone());
+    let xp = layout.fill(g, x, 1, within.clone(), xp_buffer);
     let (ow, k, span) = (g.output[2], layout.taps.len(), layout.span(rows.clone(), g.output[2]));
     let outp = zeroed_prefix(span_buffer, span.len());
     for (o, mut out_o) in out.outer_iter_mut().enumerate() {
         let out_o = out_o.as_slice_mut().expect("an output tile row is contiguous");
-        gather(outp, &xp[span.start..], &layout.taps, &w[o * k..(o + 1) * k]);
+        gather(outp, &xp[span.start - within.start..], &layout.taps, &w[o * k..(o + 1) * k]);
         for (out_row, &base) in out_o.chunks_exact_mut(ow).zip(&layout.bases[rows.clone()]) {
             out_row.copy_from_slice(&outp[base - span.start..][..ow]);
         }

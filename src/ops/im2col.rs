@@ -57,18 +57,19 @@ pub(crate) fn im2col_strided(
     if rows.is_empty() || g.out_len() == 0 {
         return;
     }
-    if !PaddedLayout::is_practical(g) {
-        return each_column_entry(g, rows, row_stride, |at, x_at| cols[at] = x_at.map_or(0.0, |i| x[i]));
+    if !PaddedLayout::pays_for(g, rows.clone()) {
+        return im2col_walk(x, g, rows, cols, row_stride);
     }
     let layout = PaddedLayout::new(g);
-    let xp = layout.fill(g, x, g.group_in(), layout.read_by(rows.clone()), buffer);
+    let within = layout.read_by(rows.clone());
+    let xp = layout.fill(g, x, g.group_in(), within.clone(), buffer);
     let (ow, k_len, width) = (g.output[2], layout.taps.len(), rows.len() * g.output[2]);
     let bases = &layout.bases[rows];
-    for (c, plane) in xp.chunks_exact(layout.len()).enumerate() {
+    for (c, plane) in xp.chunks_exact(within.len()).enumerate() {
         for (k, &tap) in layout.taps.iter().enumerate() {
             let col_row = &mut cols[(c * k_len + k) * row_stride..][..width];
             for (dst, &base) in col_row.chunks_exact_mut(ow).zip(bases) {
-                dst.copy_from_slice(&plane[base + tap..][..ow]);
+                dst.copy_from_slice(&plane[base + tap - within.start..][..ow]);
             }
         }
     }
@@ -107,55 +108,133 @@ pub(crate) fn col2im_strided(
     if rows.is_empty() || g.out_len() == 0 {
         return;
     }
-    if !PaddedLayout::is_practical(g) {
-        return each_column_entry(g, rows, row_stride, |at, x_at| {
-            if let Some(i) = x_at {
-                x_grad[i] += cols[at];
-            }
-        });
+    if !PaddedLayout::pays_for(g, rows.clone()) {
+        return col2im_walk(cols, g, rows, row_stride, x_grad);
     }
     let layout = PaddedLayout::new(g);
     let within = layout.read_by(rows.clone());
     let dxp = layout.zeroed(g.group_in(), within.clone(), buffer);
     let (ow, k_len, width) = (g.output[2], layout.taps.len(), rows.len() * g.output[2]);
     let bases = &layout.bases[rows];
-    for (c, plane) in dxp.chunks_exact_mut(layout.len()).enumerate() {
+    for (c, plane) in dxp.chunks_exact_mut(within.len()).enumerate() {
         for (k, &tap) in layout.taps.iter().enumerate() {
             let col_row = &cols[(c * k_len + k) * row_stride..][..width];
             for (src, &base) in col_row.chunks_exact(ow).zip(bases) {
-                plane[base + tap..][..ow].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+                plane[base + tap - within.start..][..ow].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
             }
         }
     }
     layout.crop_add(g, dxp, g.group_in(), within, x_grad);
 }
 
-/// The element-by-element walk behind im2col and col2im for geometries whose padded copy
-/// would be impractically large (see [`PaddedLayout::is_practical`]): calls `f(index in
-/// cols, index in x or None in the padding)` for every entry of the column block.
-fn each_column_entry(g: &ConvGeometry, rows: Range<usize>, row_stride: usize, mut f: impl FnMut(usize, Option<usize>)) {
-    let ([kd, kh, kw], ow_len, oh_len) = (g.kernel, g.output[2], g.output[1]);
-    // The input position along one dim, or None in the padding: o·s + k·d − pad.
-    let position = |dim: usize, o: usize, k: usize| {
-        o.saturating_mul(g.stride[dim])
-            .saturating_add(k.saturating_mul(g.dilation[dim]))
-            .checked_sub(g.pad_before[dim])
-            .filter(|&p| p < g.input[dim])
-    };
-    for c in 0..g.group_in() {
-        let kernel = (0..kd).flat_map(|i| (0..kh).flat_map(move |j| (0..kw).map(move |l| (i, j, l))));
-        for (k, (i, j, l)) in kernel.enumerate() {
-            for (r, row) in rows.clone().enumerate() {
-                let (od, oh) = (row / oh_len, row % oh_len);
-                for ow in 0..ow_len {
-                    let at = (c * g.kernel_len() + k) * row_stride + r * ow_len + ow;
-                    let x_at = match (position(0, od, i), position(1, oh, j), position(2, ow, l)) {
-                        (Some(d), Some(h), Some(w)) => Some(((c * g.input[0] + d) * g.input[1] + h) * g.input[2] + w),
-                        _ => None,
-                    };
-                    f(at, x_at);
-                }
+// ----- without a padded copy ------------------------------------------------------------------
+
+// When padding would copy far more than the tile reads (see `PaddedLayout::pays_for`),
+// im2col and col2im walk each (kernel position, output row) pair on the input itself,
+// with the padding tests per row.
+
+/// What one output row reads for one kernel position, in the walk that needs no padded
+/// copy.
+struct RowRead {
+    /// The kernel position, in the column matrix's row order (row-major over (i, j, l)).
+    k: usize,
+    /// The output row's index within the visited range of rows.
+    local_row: usize,
+    /// Where the input row it reads starts within a channel (`h·W + ...`), or `None` when
+    /// that row lies in the zero padding.
+    x_row: Option<usize>,
+    /// The output columns whose input column lies inside the row.
+    ow_valid: Range<usize>,
+    /// The input column read by `ow_valid.start` (then every `stride[2]`).
+    iw_start: usize,
+}
+
+/// Calls `f` for every kernel position and every output row (od, oh) of `rows`.
+fn for_each_row_read(g: &ConvGeometry, rows: Range<usize>, mut f: impl FnMut(RowRead)) {
+    let [d_in, h_in, w_in] = g.input;
+    let [kd, kh, kw] = g.kernel;
+    let oh_len = g.output[1];
+    for (k, (i, j, l)) in kernel_offsets(kd, kh, kw).enumerate() {
+        let (ow_valid, iw_start) = valid_columns(g, l);
+        // (od, oh) of each row, stepped rather than divided out of the row index.
+        let (mut od, mut oh) = (rows.start / oh_len.max(1), rows.start % oh_len.max(1));
+        for local_row in 0..rows.len() {
+            if oh == oh_len {
+                (od, oh) = (od + 1, 0);
             }
+            let id = (od * g.stride[0] + i * g.dilation[0]) as isize - g.pad_before[0] as isize;
+            let ih = (oh * g.stride[1] + j * g.dilation[1]) as isize - g.pad_before[1] as isize;
+            let inside = (0..d_in as isize).contains(&id) && (0..h_in as isize).contains(&ih);
+            let x_row = inside.then(|| (id as usize * h_in + ih as usize) * w_in);
+            f(RowRead { k, local_row, x_row, ow_valid: ow_valid.clone(), iw_start });
+            oh += 1;
         }
     }
+}
+
+/// [`im2col_strided`] without a padded copy.
+fn im2col_walk(x: &[f32], g: &ConvGeometry, rows: Range<usize>, cols: &mut [f32], row_stride: usize) {
+    let ow_len = g.output[2];
+    let sw = g.stride[2];
+    for c in 0..g.group_in() {
+        let x_c = &x[c * g.in_len()..(c + 1) * g.in_len()];
+        for_each_row_read(g, rows.clone(), |read| {
+            let col_row = (c * g.kernel_len() + read.k) * row_stride + read.local_row * ow_len;
+            let out_row = &mut cols[col_row..col_row + ow_len];
+            let Some(x_row) = read.x_row else {
+                out_row.fill(0.0);
+                return;
+            };
+            let x_row = &x_c[x_row..x_row + g.input[2]];
+            out_row[..read.ow_valid.start].fill(0.0);
+            out_row[read.ow_valid.end..].fill(0.0);
+            let valid = &mut out_row[read.ow_valid.clone()];
+            if sw == 1 {
+                valid.copy_from_slice(&x_row[read.iw_start..read.iw_start + valid.len()]);
+            } else {
+                for (i, v) in valid.iter_mut().enumerate() {
+                    *v = x_row[read.iw_start + i * sw];
+                }
+            }
+        });
+    }
+}
+
+/// [`col2im_strided`] without a padded copy.
+fn col2im_walk(cols: &[f32], g: &ConvGeometry, rows: Range<usize>, row_stride: usize, x_grad: &mut [f32]) {
+    let (ow_len, sw) = (g.output[2], g.stride[2]);
+    for c in 0..g.group_in() {
+        let x_c = &mut x_grad[c * g.in_len()..(c + 1) * g.in_len()];
+        for_each_row_read(g, rows.clone(), |read| {
+            let Some(x_row) = read.x_row else { return };
+            let col_row = (c * g.kernel_len() + read.k) * row_stride + read.local_row * ow_len;
+            let valid = &cols[col_row + read.ow_valid.start..col_row + read.ow_valid.end];
+            let x_row = &mut x_c[x_row..x_row + g.input[2]];
+            if sw == 1 {
+                x_row[read.iw_start..read.iw_start + valid.len()].iter_mut().zip(valid).for_each(|(x, v)| *x += v);
+            } else {
+                for (i, v) in valid.iter().enumerate() {
+                    x_row[read.iw_start + i * sw] += v;
+                }
+            }
+        });
+    }
+}
+
+/// The kernel positions (i, j, l) in row-major order: the row order of the column matrix.
+fn kernel_offsets(kd: usize, kh: usize, kw: usize) -> impl Iterator<Item = (usize, usize, usize)> {
+    (0..kd).flat_map(move |i| (0..kh).flat_map(move |j| (0..kw).map(move |l| (i, j, l))))
+}
+
+/// For kernel column `l`: the output columns `ow` whose input column
+/// `iw = ow·sw + l·dw − pw` lies inside the input, and the `iw` of the first of them.
+fn valid_columns(g: &ConvGeometry, l: usize) -> (Range<usize>, usize) {
+    let (sw, pw, w_in, ow_len) = (g.stride[2], g.pad_before[2] as isize, g.input[2] as isize, g.output[2]);
+    let offset = (l * g.dilation[2]) as isize - pw; // iw = ow·sw + offset
+    let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(sw) };
+    let last = if w_in - 1 - offset < 0 { 0 } else { ((w_in - 1 - offset) as usize / sw + 1).min(ow_len) };
+    let range = first.min(last)..last;
+    // An empty range (the kernel column lies wholly in the padding) reads nothing.
+    let iw_start = if range.is_empty() { 0 } else { (range.start as isize * sw as isize + offset) as usize };
+    (range, iw_start)
 }

@@ -38,28 +38,42 @@ pub(crate) struct PaddedLayout {
     pub bases: Vec<usize>,
 }
 
-/// Floats of one padded channel above which [`PaddedLayout::is_practical`] says no.
-const MIN_LIMIT: usize = 1 << 16;
+/// Floats of padding per channel that are always worth it (small images).
+const ALWAYS_WORTH_IT: usize = 1 << 12;
 
 impl PaddedLayout {
-    /// Whether the padded copy of one channel of `g` is small next to the work: at most
-    /// four times the channel's input plus its column-matrix rows (and at least
-    /// [`MIN_LIMIT`] floats are always allowed). It is not when a huge padding is paired
-    /// with a stride as huge (the output stays small while the padded extent does not);
-    /// im2col then reads the input element by element, and the direct kernels are not used.
-    pub fn is_practical(g: &ConvGeometry) -> bool {
+    /// Whether padding what output rows `rows` read is worth it: the padded rows they touch
+    /// (per channel) hold at most twice the floats of their column-matrix rows (`K ×
+    /// rows × OW`), or few floats anyway. It is not when the taps skip most of what lies
+    /// between them: a large dilation with short tiles (an atrous layer), or a huge padding
+    /// with a stride as huge. im2col then walks the input row by row without a copy
+    /// ([`im2col_strided`](super::im2col)), and the direct kernels are not used. This also
+    /// bounds the padded buffer by twice the tile's column matrix.
+    pub fn pays_for(g: &ConvGeometry, rows: Range<usize>) -> bool {
+        if rows.is_empty() || g.out_len() == 0 {
+            return true;
+        }
         let extent = |d: usize| {
             let reach = g.kernel[d].saturating_sub(1).saturating_mul(g.dilation[d]).saturating_add(1);
             g.output[d].saturating_sub(1).saturating_mul(g.stride[d]).saturating_add(reach)
         };
-        let row = g.stride[2].min(extent(2)).saturating_mul(extent(2).div_ceil(g.stride[2].max(1)));
-        let len = extent(0).saturating_mul(extent(1)).saturating_mul(row);
-        let work = g.in_len().saturating_add(g.out_len().saturating_mul(g.kernel_len()));
-        len <= work.saturating_mul(4).max(MIN_LIMIT)
+        let (height, width, sw) = (extent(1), extent(2), g.stride[2].max(1));
+        let row_len = sw.min(width).saturating_mul(width.div_ceil(sw));
+        // Padded (d, h) rows from the first row's base to the last tap of the last row.
+        let padded_row = |row: usize, reach_d: usize, reach_h: usize| {
+            let (od, oh) = (row / g.output[1], row % g.output[1]);
+            let d = od.saturating_mul(g.stride[0]).saturating_add(reach_d);
+            d.saturating_mul(height).saturating_add(oh.saturating_mul(g.stride[1])).saturating_add(reach_h)
+        };
+        let reach = |d: usize| g.kernel[d].saturating_sub(1).saturating_mul(g.dilation[d]);
+        let touched = padded_row(rows.end - 1, reach(0), reach(1)).saturating_sub(padded_row(rows.start, 0, 0)) + 1;
+        let padded = touched.saturating_mul(row_len);
+        let columns = g.kernel_len().saturating_mul(rows.len()).saturating_mul(g.output[2]);
+        padded <= columns.saturating_mul(2).max(ALWAYS_WORTH_IT)
     }
 
-    /// The layout for `g`, whose output must not be empty and which must be
-    /// [practical](Self::is_practical).
+    /// The layout for `g`, whose output must not be empty and for which padding
+    /// [pays](Self::pays_for).
     pub fn new(g: &ConvGeometry) -> Self {
         let extent = |d: usize| (g.output[d] - 1) * g.stride[d] + (g.kernel[d] - 1) * g.dilation[d] + 1;
         let (depth, height, width) = (extent(0), extent(1), extent(2));
@@ -132,8 +146,8 @@ impl PaddedLayout {
     }
 
     /// Copies the part `within` of each of the `channels` channels of `x` (D·H·W values
-    /// each) into `buffer`, zero where it is padding, and returns the buffer (`channels` ×
-    /// [`len`](Self::len) floats; outside `within`, stale).
+    /// each) into `buffer`, zero where it is padding, and returns it: `channels` blocks of
+    /// `within.len()` floats, padded position `p` at `p − within.start` of its block.
     pub fn fill<'b>(
         &self,
         g: &ConvGeometry,
@@ -142,15 +156,12 @@ impl PaddedLayout {
         within: Range<usize>,
         buffer: &'b mut Vec<f32>,
     ) -> &'b [f32] {
-        let (sw, len, in_len) = (g.stride[2], self.len(), g.in_len());
-        if buffer.len() < channels * len {
-            buffer.resize(channels * len, 0.0);
-        }
-        for c in 0..channels {
-            let (x_c, padded) = (&x[c * in_len..(c + 1) * in_len], &mut buffer[c * len..(c + 1) * len]);
-            padded[within.clone()].fill(0.0);
+        let (sw, len, in_len) = (g.stride[2], within.len(), g.in_len());
+        let padded = zeroed_prefix(buffer, channels * len);
+        for (c, padded) in padded.chunks_exact_mut(len.max(1)).enumerate().take(channels) {
+            let x_c = &x[c * in_len..(c + 1) * in_len];
             self.for_each_run(g, &within, |i, p, n| {
-                let dst = &mut padded[p..p + n];
+                let dst = &mut padded[p - within.start..][..n];
                 if sw == 1 {
                     dst.copy_from_slice(&x_c[i..i + n]);
                 } else {
@@ -158,30 +169,23 @@ impl PaddedLayout {
                 }
             });
         }
-        &buffer[..channels * len]
+        padded
     }
 
-    /// `channels` zeroed channels in `buffer`, for a gradient to be scattered into; only
-    /// `within` of each is zeroed (and later read by [`crop_add`](Self::crop_add)).
+    /// `channels` zeroed blocks of `within.len()` floats in `buffer`, for a gradient to be
+    /// scattered into (laid out as [`fill`](Self::fill) returns them).
     pub fn zeroed<'b>(&self, channels: usize, within: Range<usize>, buffer: &'b mut Vec<f32>) -> &'b mut [f32] {
-        let len = self.len();
-        if buffer.len() < channels * len {
-            buffer.resize(channels * len, 0.0);
-        }
-        for c in 0..channels {
-            buffer[c * len..(c + 1) * len][within.clone()].fill(0.0);
-        }
-        &mut buffer[..channels * len]
+        zeroed_prefix(buffer, channels * within.len())
     }
 
-    /// The adjoint of [`fill`](Self::fill): adds the inside of each channel's padded volume
-    /// (its part `within`) back onto `dx`.
+    /// The adjoint of [`fill`](Self::fill): adds the inside of each channel's block (the
+    /// padded rows `within`) back onto `dx`.
     pub fn crop_add(&self, g: &ConvGeometry, padded: &[f32], channels: usize, within: Range<usize>, dx: &mut [f32]) {
-        let (sw, len, in_len) = (g.stride[2], self.len(), g.in_len());
+        let (sw, len, in_len) = (g.stride[2], within.len(), g.in_len());
         for c in 0..channels {
             let (dx_c, padded) = (&mut dx[c * in_len..(c + 1) * in_len], &padded[c * len..(c + 1) * len]);
             self.for_each_run(g, &within, |i, p, n| {
-                let src = &padded[p..p + n];
+                let src = &padded[p - within.start..][..n];
                 if sw == 1 {
                     dx_c[i..i + n].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
                 } else {
@@ -190,4 +194,14 @@ impl PaddedLayout {
             });
         }
     }
+}
+
+/// The first `len` floats of `buffer`, set to zero (grown if needed).
+pub(crate) fn zeroed_prefix(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    let prefix = &mut buffer[..len];
+    prefix.fill(0.0);
+    prefix
 }

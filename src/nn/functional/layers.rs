@@ -201,7 +201,8 @@ fn check_max_pool1d(
     }
     // PyTorch's no-grad kernel would return an empty plane here while its autograd path
     // (`max_pool1d_with_indices`, through `max_pool2d`) rejects it; tapegrad has one path
-    // and rejects empty channel and length dims in both cases, with the autograd path's text.
+    // and rejects empty channel and length dims in both cases, with that path's message
+    // adapted to the caller's shape (PyTorch prints the unsqueezed 4-d shape).
     if shape[shape.len() - 2..].contains(&0) {
         return Err(format!(
             "max_pool1d() Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:{shape:?}"
