@@ -18,8 +18,9 @@
 //!
 //! The same walk three times, with the roles exchanged; `dxp` is then cropped back onto
 //! `dx`. The positions between rows compute values nobody reads (forward), or multiply
-//! zeros (backward): a few percent of extra work for stride 1, about `s²` times the
-//! outputs for stride `s` along H and W.
+//! zeros (backward): a few percent of extra work for stride 1. When outputs are less than
+//! half of the span (a stride, or a large dilation), the same runs are walked row by row
+//! instead.
 
 use ndarray::ArrayViewMut2;
 
@@ -48,14 +49,31 @@ pub(crate) fn forward(
     let within = layout.read_by(rows.clone());
     let xp = layout.fill(g, x, 1, within.clone(), xp_buffer);
     let (ow, k, span) = (g.output[2], layout.taps.len(), layout.span(rows.clone(), g.output[2]));
+    let bases = &layout.bases[rows.clone()];
+    if is_gappy(span.len(), rows.len(), ow) {
+        // Row by row: the span would be mostly gaps (a stride, or a large dilation).
+        for (o, mut out_o) in out.outer_iter_mut().enumerate() {
+            let out_o = out_o.as_slice_mut().expect("an output tile row is contiguous");
+            for (out_row, &base) in out_o.chunks_exact_mut(ow).zip(bases) {
+                gather(out_row, &xp[base - within.start..], &layout.taps, &w[o * k..(o + 1) * k]);
+            }
+        }
+        return;
+    }
     let outp = zeroed_prefix(span_buffer, span.len());
     for (o, mut out_o) in out.outer_iter_mut().enumerate() {
         let out_o = out_o.as_slice_mut().expect("an output tile row is contiguous");
         gather(outp, &xp[span.start - within.start..], &layout.taps, &w[o * k..(o + 1) * k]);
-        for (out_row, &base) in out_o.chunks_exact_mut(ow).zip(&layout.bases[rows.clone()]) {
+        for (out_row, &base) in out_o.chunks_exact_mut(ow).zip(bases) {
             out_row.copy_from_slice(&outp[base - span.start..][..ow]);
         }
     }
+}
+
+/// Whether a span of `span` floats holds `rows` output rows of `ow` so sparsely (at most
+/// half of it outputs) that walking the rows one by one does less work than the span.
+fn is_gappy(span: usize, rows: usize, ow: usize) -> bool {
+    span > 2 * rows * ow
 }
 
 /// `out[q] = Σ_t w[t] · src[taps[t] + q]`, [`BLOCK`] outputs at a time, their sums kept in
@@ -108,6 +126,29 @@ pub(crate) fn backward(
     let (doutp, dxp) = buffer.split_at_mut(span.len());
     let dxp = &mut dxp[..if dx.is_some() { layout.len() } else { 0 }];
     dxp.fill(0.0);
+    if is_gappy(span.len(), g.out_rows(), ow) {
+        // Row by row, the same products without the span's gaps.
+        for (o, dout_o) in dout.chunks_exact(g.out_len()).enumerate() {
+            let w_o = &w[o * k..(o + 1) * k];
+            if let Some(dw) = dw.as_deref_mut() {
+                for (&tap, dw_t) in layout.taps.iter().zip(&mut dw[o * k..(o + 1) * k]) {
+                    let rows = dout_o.chunks_exact(ow).zip(&layout.bases);
+                    *dw_t += rows.fold(0.0, |sum, (d, &base)| sum + dot(d, &xp[base + tap..]));
+                }
+            }
+            if dx.is_some() {
+                for (d, &base) in dout_o.chunks_exact(ow).zip(&layout.bases) {
+                    for (&tap, &weight) in layout.taps.iter().zip(w_o) {
+                        dxp[base + tap..][..ow].iter_mut().zip(d).for_each(|(x, &v)| *x += weight * v);
+                    }
+                }
+            }
+        }
+        if let Some(dx) = dx {
+            layout.crop_add(g, dxp, 1, 0..layout.len(), dx);
+        }
+        return;
+    }
     doutp.fill(0.0);
     for (o, dout_o) in dout.chunks_exact(g.out_len()).enumerate() {
         for (d, &base) in dout_o.chunks_exact(ow).zip(&layout.bases) {
