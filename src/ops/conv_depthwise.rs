@@ -119,14 +119,14 @@ pub(crate) fn backward(
     let layout = PaddedLayout::new(g);
     let (ow, k, span) = (g.output[2], layout.taps.len(), layout.span(0..g.out_rows(), g.output[2]));
     let xp = if dw.is_some() { layout.fill(g, x, 1, 0..layout.len(), xp_buffer) } else { &[][..] };
-    // One buffer, two slices: the output-gradient span, then the padded input gradient.
-    if buffer.len() < span.len() + layout.len() {
-        buffer.resize(span.len() + layout.len(), 0.0);
-    }
-    let (doutp, dxp) = buffer.split_at_mut(span.len());
-    let dxp = &mut dxp[..if dx.is_some() { layout.len() } else { 0 }];
-    dxp.fill(0.0);
-    if is_gappy(span.len(), g.out_rows(), ow) {
+    // One buffer, two slices: the output-gradient span (not needed row by row), then the
+    // padded input gradient (when asked for).
+    let gappy = is_gappy(span.len(), g.out_rows(), ow);
+    let span_len = if gappy { 0 } else { span.len() };
+    let dx_len = if dx.is_some() { layout.len() } else { 0 };
+    let buffer = zeroed_prefix(buffer, span_len + dx_len);
+    let (doutp, dxp) = buffer.split_at_mut(span_len);
+    if gappy {
         // Row by row, the same products without the span's gaps.
         for (o, dout_o) in dout.chunks_exact(g.out_len()).enumerate() {
             let w_o = &w[o * k..(o + 1) * k];
@@ -149,7 +149,6 @@ pub(crate) fn backward(
         }
         return;
     }
-    doutp.fill(0.0);
     for (o, dout_o) in dout.chunks_exact(g.out_len()).enumerate() {
         for (d, &base) in dout_o.chunks_exact(ow).zip(&layout.bases) {
             doutp[base..base + ow].copy_from_slice(d);

@@ -17,7 +17,7 @@
 use std::ops::Range;
 
 use super::conv::ConvGeometry;
-use super::padded::PaddedLayout;
+use super::padded::{PaddedLayout, zeroed_prefix};
 
 /// Fills `cols` (Cg·K rows × the columns of output rows `rows`, stored row after row) with
 /// the input patches of one group of one sample, `x` being that group's (Cg, D, H, W)
@@ -113,7 +113,8 @@ pub(crate) fn col2im_strided(
     }
     let layout = PaddedLayout::new(g);
     let within = layout.read_by(rows.clone());
-    let dxp = layout.zeroed(g.group_in(), within.clone(), buffer);
+    // The gradient's padded blocks, laid out as `fill` returns the input's.
+    let dxp = zeroed_prefix(buffer, g.group_in() * within.len());
     let (ow, k_len, width) = (g.output[2], layout.taps.len(), rows.len() * g.output[2]);
     let bases = &layout.bases[rows];
     for (c, plane) in dxp.chunks_exact_mut(within.len()).enumerate() {

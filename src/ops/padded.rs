@@ -53,11 +53,8 @@ impl PaddedLayout {
         if rows.is_empty() || g.out_len() == 0 {
             return true;
         }
-        let extent = |d: usize| {
-            let reach = g.kernel[d].saturating_sub(1).saturating_mul(g.dilation[d]).saturating_add(1);
-            g.output[d].saturating_sub(1).saturating_mul(g.stride[d]).saturating_add(reach)
-        };
-        let (height, width, sw) = (extent(1), extent(2), g.stride[2].max(1));
+        let [_, height, width] = extents(g);
+        let sw = g.stride[2].max(1);
         let row_len = sw.min(width).saturating_mul(width.div_ceil(sw));
         // Padded (d, h) rows from the first row's base to the last tap of the last row.
         let padded_row = |row: usize, reach_d: usize, reach_h: usize| {
@@ -75,8 +72,7 @@ impl PaddedLayout {
     /// The layout for `g`, whose output must not be empty and for which padding
     /// [pays](Self::pays_for).
     pub fn new(g: &ConvGeometry) -> Self {
-        let extent = |d: usize| (g.output[d] - 1) * g.stride[d] + (g.kernel[d] - 1) * g.dilation[d] + 1;
-        let (depth, height, width) = (extent(0), extent(1), extent(2));
+        let [depth, height, width] = extents(g);
         // Phases beyond the extent would be empty: a stride wider than the padded row
         // (possible when the output is one column wide) keeps one float per phase used.
         let sw = g.stride[2];
@@ -172,12 +168,6 @@ impl PaddedLayout {
         padded
     }
 
-    /// `channels` zeroed blocks of `within.len()` floats in `buffer`, for a gradient to be
-    /// scattered into (laid out as [`fill`](Self::fill) returns them).
-    pub fn zeroed<'b>(&self, channels: usize, within: Range<usize>, buffer: &'b mut Vec<f32>) -> &'b mut [f32] {
-        zeroed_prefix(buffer, channels * within.len())
-    }
-
     /// The adjoint of [`fill`](Self::fill): adds the inside of each channel's block (the
     /// padded rows `within`) back onto `dx`.
     pub fn crop_add(&self, g: &ConvGeometry, padded: &[f32], channels: usize, within: Range<usize>, dx: &mut [f32]) {
@@ -194,6 +184,15 @@ impl PaddedLayout {
             });
         }
     }
+}
+
+/// The padded extent along each dim, `E = (out − 1)·stride + (k − 1)·dilation + 1` (the
+/// positions the output reads), saturating for geometries [`PaddedLayout::pays_for`] rejects.
+fn extents(g: &ConvGeometry) -> [usize; 3] {
+    std::array::from_fn(|d| {
+        let reach = g.kernel[d].saturating_sub(1).saturating_mul(g.dilation[d]).saturating_add(1);
+        g.output[d].saturating_sub(1).saturating_mul(g.stride[d]).saturating_add(reach)
+    })
 }
 
 /// The first `len` floats of `buffer`, set to zero (grown if needed).
