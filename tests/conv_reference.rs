@@ -564,6 +564,32 @@ fn one_sample_shares_its_groups_between_threads_with_identical_results() {
 }
 
 #[test]
+fn depthwise_kernels_match_the_reference_on_every_path() {
+    // One input channel per group runs the direct kernels of conv_depthwise: over a whole
+    // span of output rows (stride 1), or row by row (a stride, or a span that is mostly
+    // gaps). 1 to 3 output channels per group (they add into one input gradient), 1-, 2-
+    // and 3-d, asymmetric padding, dilation, and rows longer than the 16-output blocks.
+    // (The random cases above reach these paths too, but 48 draws missed a broken input
+    // gradient that this list catches.)
+    let mut cases = Vec::new();
+    for group_out in [1, 2, 3] {
+        cases.extend([
+            Case { padding: Pad::Int(1), ..Case::new(2, 3, 1, group_out, &[37], &[3]) },
+            Case { padding: Pad::Int(1), ..Case::new(2, 3, 1, group_out, &[9, 21], &[3, 3]) },
+            Case { padding: Pad::Pairs(vec![(2, 0), (0, 3)]), ..Case::new(1, 2, 1, group_out, &[7, 18], &[3, 2]) },
+            Case { dilation: [1, 2, 3], padding: Pad::Same, ..Case::new(1, 2, 1, group_out, &[8, 19], &[3, 3]) },
+            Case { padding: Pad::Valid, ..Case::new(2, 2, 1, group_out, &[6, 20], &[5, 5]) },
+            Case { stride: [1, 1, 2], padding: Pad::Int(1), ..Case::new(2, 2, 1, group_out, &[9, 33], &[3, 3]) },
+            Case { stride: [1, 3, 1], padding: Pad::Int(2), ..Case::new(1, 2, 1, group_out, &[11, 17], &[3, 3]) },
+            Case { padding: Pad::Int(1), ..Case::new(1, 2, 1, group_out, &[4, 5, 18], &[3, 3, 3]) },
+        ]);
+    }
+    for case in &cases {
+        check_functional(case);
+    }
+}
+
+#[test]
 fn kernel_column_wholly_in_the_right_padding() {
     // W = 3, kernel width 3, dilation 3, padding 2: padded width 7 = the kernel's reach, so
     // one output column; kernel column 2 reads iw = 0 + 2·3 − 2 = 4, past the input's end.
