@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "engine": ENGINE, "threads": threads, "case": "_info", "kind": "info",
         "version": env!("CARGO_PKG_VERSION"), "release": !cfg!(debug_assertions),
         "rayon_threads": threads, "simd": simd_level(),
-        "gemm": "matrixmultiply 0.3 (single-threaded: its threading feature is off)",
+        "gemm": tapegrad::ops::gemm::BACKEND,
     }));
     for case in file.conv.iter().filter(|c| wanted(&c.name)) {
         bench.run(&case.name, "conv", || bench.conv(case));

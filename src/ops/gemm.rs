@@ -4,6 +4,19 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
+/// Which library [`gemm`] runs on in this build, for reports (the bench's `_info` line):
+/// matrixmultiply by default, the `gemm` crate with the `gemm-crate` feature. Both are
+/// called single-threaded; the convolution's tiles give the parallelism. tapegrad-only.
+///
+/// ```
+/// assert!(tapegrad::ops::gemm::BACKEND.contains("single-threaded"));
+/// ```
+pub const BACKEND: &str = if cfg!(feature = "gemm-crate") {
+    "gemm 0.19 (x86-v4 kernels, single-threaded: Parallelism::None)"
+} else {
+    "matrixmultiply 0.3 (single-threaded: its threading feature is off)"
+};
+
 /// `C ← α·A·B + β·C`, where `A` is `(m, k)`, `B` is `(k, n)` and `C` is `(m, n)`.
 /// tapegrad-only (PyTorch's counterpart is ATen's `cpublas::gemm`, BLAS `sgemm`).
 ///
