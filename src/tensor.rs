@@ -10,6 +10,7 @@
 mod alloc;
 mod creation;
 mod display;
+pub(crate) mod reuse;
 
 pub(crate) use alloc::{check_allocation, checked_numel, try_filled};
 
@@ -57,6 +58,18 @@ struct TensorImpl {
     shape: Vec<usize>,
     data: RwLock<SharedArray>,
     meta: Arc<AutogradMeta>,
+}
+
+impl Drop for TensorImpl {
+    /// A large buffer that no other array shares is kept for the next step's tensors (see
+    /// `tensor/reuse.rs`).
+    fn drop(&mut self) {
+        let data = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
+        if data.len() >= reuse::MIN_LEN {
+            let empty = ArcArray::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("an empty array");
+            reuse::recycle(std::mem::replace(data, empty));
+        }
+    }
 }
 
 // Compile-time check of the design's promise: tensors move and are shared between threads.

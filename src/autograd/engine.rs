@@ -46,7 +46,7 @@ pub(crate) fn run_backward(root: &AutogradMeta, grad: SharedArray) {
             input_grads.len(),
             node.inputs.len()
         );
-        drop(grad_output);
+        crate::tensor::reuse::recycle(grad_output);
         for (edge, input_grad) in node.inputs.iter().zip(input_grads) {
             let (Some(edge), Some(input_grad)) = (edge, input_grad) else {
                 continue;
@@ -61,7 +61,10 @@ pub(crate) fn run_backward(root: &AutogradMeta, grad: SharedArray) {
                         meta.accumulate_grad(&input_grad);
                     }
                     match pending.get_mut(&producer.sequence_nr) {
-                        Some(sum) => *sum += &input_grad,
+                        Some(sum) => {
+                            *sum += &input_grad;
+                            crate::tensor::reuse::recycle(input_grad);
+                        }
                         None => {
                             pending.insert(producer.sequence_nr, input_grad);
                         }

@@ -165,6 +165,14 @@ struct ReluBackward {
     result: SharedArray,
 }
 
+impl Drop for ReluBackward {
+    /// The saved output is usually the last owner of its buffer: keep it for reuse.
+    fn drop(&mut self) {
+        let empty = ndarray::ArrayD::zeros(ndarray::IxDyn(&[0])).into_shared();
+        crate::tensor::reuse::recycle(std::mem::replace(&mut self.result, empty));
+    }
+}
+
 impl Backward for ReluBackward {
     fn name(&self) -> &'static str {
         "ReluBackward0"

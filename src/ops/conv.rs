@@ -260,8 +260,9 @@ fn conv_forward(x: &SharedArray, w: &SharedArray, bias: Option<&SharedArray>, g:
     let data = GroupData { x: &x, w: &w, g };
     let out_len = g.out_len();
     let shape = (g.batch, g.out_channels, out_len);
-    // Every path overwrites its block of the output (no `+=`), so lazily zeroed pages do.
-    let mut out = Array3::<f32>::zeros(shape);
+    // Every path overwrites its block of the output (no `+=`). The zeros are written into a
+    // reused buffer when there is one (see `tensor/reuse.rs`).
+    let mut out = Array3::from_shape_vec(shape, super::zeroed(shape.0 * shape.1 * shape.2)).expect("output shape");
 
     let tasks_wanted = 2 * rayon::current_num_threads();
     let columns_wanted = (g.batch * out_len).div_ceil(tasks_wanted).max(MIN_TILE_COLUMNS);
@@ -365,6 +366,14 @@ struct ConvBackward {
     weight: SharedArray,
     geometry: ConvGeometry,
     has_bias: bool,
+}
+
+impl Drop for ConvBackward {
+    /// The saved input is often the last owner of its buffer (an activation): keep it for reuse.
+    fn drop(&mut self) {
+        let empty = ndarray::ArrayD::zeros(IxDyn(&[0])).into_shared();
+        crate::tensor::reuse::recycle(std::mem::replace(&mut self.input, empty));
+    }
 }
 
 impl Backward for ConvBackward {

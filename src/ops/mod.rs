@@ -98,14 +98,13 @@ macro_rules! dims_from_int {
 // Conversions only: several integer types so that literals (`1`, `[0, 2]`) infer.
 dims_from_int!(i32, i64, isize, usize);
 
-/// `n` zeros, written eagerly. For buffers that are accumulated into (`+=`): `vec![0.0; n]`
-/// asks the allocator for zeroed memory, which for large sizes is fresh pages from the OS
-/// mapped lazily to the shared zero page, so the first `+=` on each page faults twice (once
-/// to read, once to copy on write). Writing the zeros up front faults each page once.
+/// `n` zeros, written eagerly, in a reused buffer when one of that size was freed (see
+/// `tensor/reuse.rs`). For buffers that are accumulated into (`+=`): `vec![0.0; n]` asks
+/// the allocator for zeroed memory, which for large sizes is fresh pages from the OS mapped
+/// lazily to the shared zero page, so the first `+=` on each page faults twice (once to
+/// read, once to copy on write). Writing the zeros up front faults each page at most once.
 pub(crate) fn zeroed(n: usize) -> Vec<f32> {
-    let mut v = Vec::with_capacity(n);
-    v.resize(n, 0.0);
-    v
+    crate::tensor::reuse::zeroed(n)
 }
 
 /// The elements of `a` in row-major order: borrowed when `a` already is contiguous, copied
@@ -123,7 +122,9 @@ pub(crate) fn contiguous<S: ndarray::Data<Elem = f32>>(
     if let Some(&first) = a.first()
         && a.strides().iter().all(|&s| s == 0)
     {
-        return Cow::Owned(vec![first; a.len()]);
+        let mut values = crate::tensor::reuse::with_capacity(a.len());
+        values.resize(a.len(), first);
+        return Cow::Owned(values);
     }
     let mut values = Vec::with_capacity(a.len());
     for lane in a.lanes(ndarray::Axis(a.ndim() - 1)) {

@@ -194,7 +194,7 @@ pub fn max_pool(input: &Tensor, geometry: &PoolGeometry, return_indices: bool) -
     let x = contiguous(&x_data);
     let (in_len, out_len) = (g.in_len(), g.out_len());
     let planes = x.len().checked_div(in_len).unwrap_or(0);
-    let mut out = vec![0.0f32; planes * out_len];
+    let mut out = super::zeroed(planes * out_len);
     let mut indices = vec![0i64; planes * out_len];
     if out_len > 0 && in_len > 0 {
         let window = g.kernel[0].saturating_mul(g.kernel[1]);
@@ -447,7 +447,7 @@ pub fn avg_pool(
 
     let x_data = input.data();
     let x = contiguous(&x_data);
-    let mut out = vec![0.0f32; planes * out_len];
+    let mut out = super::zeroed(planes * out_len);
     if out_len > 0 && in_len > 0 {
         out.par_chunks_mut(out_len)
             .zip(x.par_chunks(in_len))

@@ -10,12 +10,28 @@ use crate::tensor::{SharedArray, Tensor};
 
 /// `grad ⊙ f(saved)`, elementwise (both have the op's output shape).
 pub(crate) fn grad_times(grad: &SharedArray, saved: &SharedArray, f: impl Fn(f32) -> f32) -> SharedArray {
+    if let (Some(g), Some(s)) = (grad.as_slice(), saved.as_slice())
+        && grad.shape() == saved.shape()
+    {
+        return collect(grad, g.iter().zip(s).map(|(&g, &s)| g * f(s)));
+    }
     Zip::from(grad).and(saved).map_collect(|&g, &s| g * f(s)).into_shared()
 }
 
 /// `f(x)` elementwise.
 pub(crate) fn map(x: &SharedArray, f: impl Fn(f32) -> f32) -> SharedArray {
-    x.mapv(f).into_shared()
+    match x.as_slice() {
+        Some(values) => collect(x, values.iter().map(|&v| f(v))),
+        None => x.mapv(f).into_shared(),
+    }
+}
+
+/// An array of `like`'s shape (row-major) holding `values`, in a reused buffer when one of
+/// that size was freed (see `tensor/reuse.rs`).
+fn collect(like: &SharedArray, values: impl Iterator<Item = f32>) -> SharedArray {
+    let mut out = crate::tensor::reuse::with_capacity(like.len());
+    out.extend(values);
+    ndarray::ArrayD::from_shape_vec(like.raw_dim(), out).expect("one value per element").into_shared()
 }
 
 impl Tensor {
