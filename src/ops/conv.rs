@@ -42,6 +42,7 @@ use std::ops::Range;
 use ndarray::{Array3, ArrayView2, ArrayViewMut2, ArrayViewMut3, Axis, IxDyn, ShapeBuilder, s};
 use rayon::prelude::*;
 
+use super::conv_bias::grad_bias;
 use super::conv_depthwise;
 use super::conv_tiles::{Scratch, Tile, max_tile_columns, scratch, tiles, with_scratch};
 use super::gemm::gemm;
@@ -546,20 +547,4 @@ fn backward_tile(
             col2im_strided(&cols[s * width..], g, tile.rows.clone(), total, &mut dx[range], &mut buffers.padded);
         }
     }
-}
-
-/// `db[o] = Σ_n Σ_p dout[n, o, p]`: one task per channel, each summing sample by sample in
-/// a fixed order, so the result does not depend on the thread count. (Summing in eight
-/// lanes was faster, but the changed rounding moved `train_mnist`'s seed-0 test accuracy
-/// from 0.956 to 0.949; the order is kept as it was.)
-fn grad_bias(dout: &[f32], g: &ConvGeometry) -> SharedArray {
-    let out_len = g.out_len();
-    let db: Vec<f32> = (0..g.out_channels)
-        .into_par_iter()
-        .map(|o| {
-            (0..g.batch)
-                .fold(0.0, |sum, n| sum + dout[(n * g.out_channels + o) * out_len..][..out_len].iter().sum::<f32>())
-        })
-        .collect();
-    ndarray::ArrayD::from_shape_vec(IxDyn(&[g.out_channels]), db).expect("bias shape").into_shared()
 }

@@ -7,6 +7,7 @@ pub mod arith;
 pub mod batch_norm;
 pub mod broadcast;
 pub mod conv;
+mod conv_bias;
 mod conv_depthwise;
 mod conv_tiles;
 pub mod dropout;
