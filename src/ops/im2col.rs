@@ -69,9 +69,30 @@ pub(crate) fn im2col_strided(
         for (k, &tap) in layout.taps.iter().enumerate() {
             let col_row = &mut cols[(c * k_len + k) * row_stride..][..width];
             for (dst, &base) in col_row.chunks_exact_mut(ow).zip(bases) {
-                dst.copy_from_slice(&plane[base + tap - within.start..][..ow]);
+                copy_run(dst, &plane[base + tap - within.start..][..ow]);
             }
         }
+    }
+}
+
+/// `dst = src` for one run of OW floats. Runs of up to 24 floats (24 and 8 in LeNet-5's
+/// layers) are copied eight floats at a time: a `memcpy` call per run cost more than its
+/// copy (im2col of LeNet-5's second layer took 41% less time, its first 10% less). Longer
+/// runs go to `memcpy`, which was 3–6% faster from 30 floats on (`docs/performance.md`).
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    if dst.len() > 24 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut dst_chunks = dst.chunks_exact_mut(8);
+    let mut src_chunks = src.chunks_exact(8);
+    for (d, s) in (&mut dst_chunks).zip(&mut src_chunks) {
+        let s: &[f32; 8] = s.try_into().expect("a chunk of 8");
+        let d: &mut [f32; 8] = d.try_into().expect("a chunk of 8");
+        *d = *s;
+    }
+    for (d, &s) in dst_chunks.into_remainder().iter_mut().zip(src_chunks.remainder()) {
+        *d = s;
     }
 }
 
