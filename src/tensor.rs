@@ -64,11 +64,7 @@ impl Drop for TensorImpl {
     /// A large buffer that no other array shares is kept for the next step's tensors (see
     /// `tensor/reuse.rs`).
     fn drop(&mut self) {
-        let data = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
-        if data.len() >= reuse::MIN_LEN {
-            let empty = ArcArray::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("an empty array");
-            reuse::recycle(std::mem::replace(data, empty));
-        }
+        reuse::recycle_field(self.data.get_mut().unwrap_or_else(|e| e.into_inner()));
     }
 }
 

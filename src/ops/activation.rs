@@ -168,8 +168,7 @@ struct ReluBackward {
 impl Drop for ReluBackward {
     /// The saved output is usually the last owner of its buffer: keep it for reuse.
     fn drop(&mut self) {
-        let empty = ndarray::ArrayD::zeros(ndarray::IxDyn(&[0])).into_shared();
-        crate::tensor::reuse::recycle(std::mem::replace(&mut self.result, empty));
+        crate::tensor::reuse::recycle_field(&mut self.result);
     }
 }
 

@@ -372,8 +372,7 @@ struct ConvBackward {
 impl Drop for ConvBackward {
     /// The saved input is often the last owner of its buffer (an activation): keep it for reuse.
     fn drop(&mut self) {
-        let empty = ndarray::ArrayD::zeros(IxDyn(&[0])).into_shared();
-        crate::tensor::reuse::recycle(std::mem::replace(&mut self.input, empty));
+        crate::tensor::reuse::recycle_field(&mut self.input);
     }
 }
 

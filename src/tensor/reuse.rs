@@ -89,6 +89,16 @@ pub(crate) fn recycle(array: SharedArray) {
     }
 }
 
+/// [`recycle`] for an array held in a field of something being dropped (a `TensorImpl`,
+/// the saved tensors of a backward node): the field is left holding an empty array. Small
+/// arrays are left in place and dropped with their owner.
+pub(crate) fn recycle_field(field: &mut SharedArray) {
+    if field.len() >= MIN_LEN {
+        let empty = SharedArray::from_shape_vec(ndarray::IxDyn(&[0]), Vec::new()).expect("an empty array");
+        recycle(std::mem::replace(field, empty));
+    }
+}
+
 /// Keeps `buffer` for reuse when it is large and of a length that was asked for, dropping
 /// the oldest kept buffers beyond [`MAX_HELD`] floats.
 pub(crate) fn recycle_vec(mut buffer: Vec<f32>) {
@@ -182,6 +192,19 @@ mod tests {
         let same = with_capacity(MIN_LEN + 3);
         assert_eq!(same.as_ptr(), ptr);
         assert!(!is_kept(ptr), "a buffer is handed out once");
+    }
+
+    #[test]
+    fn a_field_gives_up_a_large_buffer_and_keeps_a_small_one() {
+        let _turn = turn();
+        let mut large = asked_for(MIN_LEN + 6, 2.0);
+        let ptr = large.as_ptr();
+        recycle_field(&mut large);
+        assert_eq!(large.len(), 0, "the field now holds an empty array");
+        assert!(is_kept(ptr));
+        let mut small = asked_for(MIN_LEN - 2, 2.0);
+        recycle_field(&mut small);
+        assert_eq!(small.len(), MIN_LEN - 2, "a small array stays where it is");
     }
 
     #[test]
