@@ -134,18 +134,26 @@ pub(crate) fn col2im_strided(
     }
     let layout = PaddedLayout::new(g);
     let within = layout.read_by(rows.clone());
-    // The gradient's padded blocks, laid out as `fill` returns the input's.
-    let dxp = zeroed_prefix(buffer, g.group_in() * within.len());
     let (ow, k_len, width) = (g.output[2], layout.taps.len(), rows.len() * g.output[2]);
     let bases = &layout.bases[rows];
-    for (c, plane) in dxp.chunks_exact_mut(within.len()).enumerate() {
-        for (k, &tap) in layout.taps.iter().enumerate() {
-            let col_row = &cols[(c * k_len + k) * row_stride..][..width];
-            for (src, &base) in col_row.chunks_exact(ow).zip(bases) {
-                plane[base + tap - within.start..][..ow].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+    let add_runs = |planes: &mut [f32]| {
+        for (c, plane) in planes.chunks_exact_mut(within.len()).enumerate() {
+            for (k, &tap) in layout.taps.iter().enumerate() {
+                let col_row = &cols[(c * k_len + k) * row_stride..][..width];
+                for (src, &base) in col_row.chunks_exact(ow).zip(bases) {
+                    plane[base + tap - within.start..][..ow].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+                }
             }
         }
+    };
+    if layout.is_the_input(g, &within) {
+        // The padded layout is the input's own: add straight into the gradient.
+        add_runs(&mut x_grad[..g.group_in() * g.in_len()]);
+        return;
     }
+    // The gradient's padded blocks, laid out as `fill` returns the input's.
+    let dxp = zeroed_prefix(buffer, g.group_in() * within.len());
+    add_runs(dxp);
     layout.crop_add(g, dxp, g.group_in(), within, x_grad);
 }
 

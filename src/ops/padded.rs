@@ -141,18 +141,32 @@ impl PaddedLayout {
         }
     }
 
+    /// Whether the padded volume of `within` is the input itself: no padding, stride 1 along
+    /// W, every input position read, and all of it asked for (a LeNet-style layer with
+    /// padding 0). Then nothing needs copying.
+    pub fn is_the_input(&self, g: &ConvGeometry, within: &Range<usize>) -> bool {
+        g.pad_before == [0, 0, 0]
+            && g.stride[2] == 1
+            && [self.depth, self.height, self.width] == g.input
+            && *within == (0..self.len())
+    }
+
     /// Copies the part `within` of each of the `channels` channels of `x` (D·H·W values
     /// each) into `buffer`, zero where it is padding, and returns it: `channels` blocks of
-    /// `within.len()` floats, padded position `p` at `p − within.start` of its block.
+    /// `within.len()` floats, padded position `p` at `p − within.start` of its block. When
+    /// that layout [is the input itself](Self::is_the_input), `x` is returned as it is.
     pub fn fill<'b>(
         &self,
         g: &ConvGeometry,
-        x: &[f32],
+        x: &'b [f32],
         channels: usize,
         within: Range<usize>,
         buffer: &'b mut Vec<f32>,
     ) -> &'b [f32] {
         let (sw, len, in_len) = (g.stride[2], within.len(), g.in_len());
+        if self.is_the_input(g, &within) {
+            return &x[..channels * in_len];
+        }
         let padded = zeroed_prefix(buffer, channels * len);
         for (c, padded) in padded.chunks_exact_mut(len.max(1)).enumerate().take(channels) {
             let x_c = &x[c * in_len..(c + 1) * in_len];
