@@ -25,14 +25,13 @@ const LANES: usize = 8;
 
 /// `db[o] = Σ_n Σ_p dout[n, o, p]` for `dout` (N, O, out_len): one task per channel.
 pub(super) fn grad_bias(dout: &[f32], g: &ConvGeometry) -> SharedArray {
-    let db: Vec<f32> =
-        (0..g.out_channels).into_par_iter().map(|o| channel_sum(dout, g.out_channels, g.out_len(), o)).collect();
+    let (batch, channels, out_len) = (g.batch, g.out_channels, g.out_len());
+    let db: Vec<f32> = (0..channels).into_par_iter().map(|o| channel_sum(dout, batch, channels, out_len, o)).collect();
     ndarray::ArrayD::from_shape_vec(IxDyn(&[g.out_channels]), db).expect("bias shape").into_shared()
 }
 
-/// Channel `o`'s sum over `dout` (N, channels, out_len), in the order of the module docs.
-fn channel_sum(dout: &[f32], channels: usize, out_len: usize, o: usize) -> f32 {
-    let batch = if out_len == 0 { 0 } else { dout.len() / (channels * out_len) };
+/// Channel `o`'s sum over `dout` (batch, channels, out_len), in the order of the module docs.
+fn channel_sum(dout: &[f32], batch: usize, channels: usize, out_len: usize, o: usize) -> f32 {
     let row = |n: usize| &dout[(n * channels + o) * out_len..][..out_len];
     let mut total = 0.0;
     let mut n = 0;
@@ -85,7 +84,7 @@ mod tests {
             let dout: Vec<f32> = (0..batch * channels * out_len).map(|_| next()).collect();
             for o in 0..channels {
                 let expected = sequential(&dout, batch, channels, out_len, o);
-                let got = channel_sum(&dout, channels, out_len, o);
+                let got = channel_sum(&dout, batch, channels, out_len, o);
                 assert_eq!(got.to_bits(), expected.to_bits(), "batch {batch}, channel {o}: {got} vs {expected}");
             }
         }
@@ -95,7 +94,7 @@ mod tests {
     fn negative_zeros_keep_their_sign_as_in_the_sequential_sum() {
         let dout = vec![-0.0f32; 9 * 2];
         for o in 0..2 {
-            assert_eq!(channel_sum(&dout, 2, 1, o).to_bits(), sequential(&dout, 9, 2, 1, o).to_bits());
+            assert_eq!(channel_sum(&dout, 9, 2, 1, o).to_bits(), sequential(&dout, 9, 2, 1, o).to_bits());
         }
     }
 }

@@ -28,9 +28,9 @@ use crate::tensor::SharedArray;
 
 /// Smallest buffer worth keeping: 16,384 floats (64 KiB). Smaller ones are served by
 /// malloc's free lists without a trip to the kernel.
-pub(crate) const MIN_LEN: usize = 1 << 14;
+const MIN_LEN: usize = 1 << 14;
 /// Most floats kept at once: 2²² (16 MiB).
-pub(crate) const MAX_HELD: usize = 1 << 22;
+const MAX_HELD: usize = 1 << 22;
 
 /// Most distinct lengths remembered as asked for.
 const MAX_LENGTHS: usize = 64;
@@ -101,7 +101,7 @@ pub(crate) fn recycle_field(field: &mut SharedArray) {
 
 /// Keeps `buffer` for reuse when it is large and of a length that was asked for, dropping
 /// the oldest kept buffers beyond [`MAX_HELD`] floats.
-pub(crate) fn recycle_vec(mut buffer: Vec<f32>) {
+fn recycle_vec(mut buffer: Vec<f32>) {
     if buffer.capacity() < MIN_LEN || buffer.capacity() > MAX_HELD {
         return;
     }
